@@ -1,0 +1,1005 @@
+//  gateway - the libwebsockets server (see gateway.h)
+//
+//  One thread owns the lws_context and makes every lws_* call on it (STYLE.md 7). Its pipe
+//  and its two SUB sockets join the lws loop as dup()s of their ZMQ_FD, adopted as raw files;
+//  their fds are edge-like, so each wake-up drains them (in bounded batches, continued from a
+//  0 us timer) and a 100 ms safety timer drains whatever a missed edge left.
+//
+//  Fan-out: a topic per (stream, symbol) holds its subscribers and its last tick (the
+//  snapshot). A tick is encoded to JSON once into a refcounted frame with LWS_PRE headroom,
+//  and that same frame is queued to every subscriber. Each session's queue is bounded in
+//  bytes: when market data does not fit, the oldest market data goes (counted); replies to
+//  requests are never dropped, and while they back up we stop reading that client.
+
+#include "tickmux.h"
+#include <libwebsockets.h>
+#include <unistd.h>
+#include "protocol.h"
+#include "gateway.h"
+
+#define S_DRAIN_BATCH       256         //  Bus messages per wake-up before yielding
+#define S_WRITE_BATCH       64          //  Frames per WRITEABLE callback
+#define S_CONTROL_PAUSE     (256 * 1024)    //  Queued reply bytes that pause reading a client
+#define S_SAFETY_US         (100 * 1000)    //  Drain check against missed fd edges
+
+typedef struct {
+    int refs;                       //  Queues (and topic snapshot) holding this frame
+    int provider;                   //  Config index of the tick's provider, -1 for replies
+    bool control;                   //  A reply: never dropped
+    size_t len;                     //  Payload bytes after LWS_PRE
+    unsigned char data [];          //  LWS_PRE headroom, then the payload
+} s_frame_t;
+
+typedef struct _s_session_t s_session_t;
+typedef struct _self_t self_t;
+
+typedef struct {
+    char key [TM_TOPIC_MAX];        //  Bus topic: "md.ALL.NIFTY-I|"
+    s_session_t **subs;             //  Subscribed sessions (not owned)
+    size_t subs_count;              //  Entries in subs
+    size_t subs_cap;                //  Allocated entries
+    tm_tick_t last;                 //  Last tick, for the snapshot
+    bool has_last;                  //  last is valid
+    s_frame_t *frame;               //  JSON of last, encoded lazily (one ref), or NULL
+} s_topic_t;
+
+struct _s_session_t {
+    self_t *gw;                     //  The gateway
+    struct lws *wsi;                //  Our connection
+    void *handle;                   //  Our entry in gw->sessions
+    s_frame_t **ring;               //  Queued frames, oldest at head
+    size_t ring_cap;                //  Allocated slots (a power of two)
+    size_t head;                    //  Index of the oldest
+    size_t count;                   //  Frames queued
+    size_t queued_bytes;            //  Payload bytes queued
+    size_t control_bytes;           //  Of which replies
+    bool rx_paused;                 //  We stopped reading (replies backed up)
+    zhashx_t *subs;                 //  topic key -> s_topic_t * (not owned)
+    bool status_channel;            //  Subscribed to PROVIDER_STATUS
+    char *rx;                       //  Message being reassembled
+    size_t rx_len;                  //  Bytes in rx
+    bool rx_binary;                 //  Current message is binary
+    uint64_t dropped;               //  Market data frames dropped from our queue
+};
+
+typedef struct {
+    tm_state_t state;               //  Last reported
+    char reason [TM_REASON_MAX];    //  With the state
+    int64_t status_mono;            //  When the last status arrived (monotonic ns)
+    bool reported;                  //  Any status seen
+    uint64_t errors;                //  As the provider reports
+    uint64_t messages_in;           //  Its ticks that reached us
+    uint64_t messages_out;          //  Frames of its ticks sent to clients
+    uint32_t universe_total;        //  Universe size it announced (0: not yet)
+    zhashx_t *universe;             //  Symbols it announced (values unused)
+} s_provider_t;
+
+struct _self_t {
+    zsock_t *pipe;                  //  Actor command pipe
+    zsock_t *norm;                  //  SUB: providers' own streams and status
+    zsock_t *md;                    //  SUB: the ALL stream
+    const tm_config_t *config;      //  Borrowed from main
+    struct lws_context *context;    //  The lws loop
+    struct lws_vhost *vhost;        //  Our one vhost
+    int port;                       //  Port we listen on
+    zhashx_t *topics;               //  topic key -> s_topic_t * (owned)
+    zlistx_t *sessions;             //  Connected ws sessions (not owned: lws owns the wsi)
+    s_provider_t providers [TM_PROVIDERS_MAX];
+    tm_tick_t ticks [TM_BATCH_MAX]; //  Decode buffer
+    tm_request_t request;           //  Parse buffer (large, so not on the stack)
+    char (*status_symbols) [TM_SYMBOL_MAX];     //  Decode buffer for status symbol lists
+    lws_sorted_usec_list_t drain_sul;   //  Continue a drain that hit its batch limit
+    lws_sorted_usec_list_t safety_sul;  //  Periodic drain check
+    int64_t start_mono;             //  For uptime
+    uint64_t subscriptions;         //  Held by all sessions
+    uint64_t dropped;               //  Frames dropped by all sessions
+    uint64_t bus_gaps;              //  Ticks missing on the bus (seq jumps)
+    uint64_t malformed;             //  Bus messages that did not decode
+    bool terminated;                //  $TERM received
+};
+
+//  ------------------------------------------------------------------------------------------
+//  Frames
+
+static s_frame_t *
+s_frame_new (const char *payload, size_t len, bool control, int provider)
+{
+    s_frame_t *frame = (s_frame_t *) malloc (sizeof (s_frame_t) + LWS_PRE + len);
+    assert (frame);
+    frame->refs = 1;
+    frame->provider = provider;
+    frame->control = control;
+    frame->len = len;
+    memcpy (frame->data + LWS_PRE, payload, len);
+    return frame;
+}
+
+static void
+s_frame_unref (s_frame_t **frame_p)
+{
+    if (*frame_p && --(*frame_p)->refs == 0)
+        free (*frame_p);
+    *frame_p = NULL;
+}
+
+//  ------------------------------------------------------------------------------------------
+//  Session queues
+
+static void
+s_session_request_write (s_session_t *session)
+{
+    if (session->wsi)
+        lws_callback_on_writable (session->wsi);
+}
+
+static void
+s_queue_push (s_session_t *session, s_frame_t *frame)
+{
+    if (session->count == session->ring_cap) {
+        size_t cap = session->ring_cap ? session->ring_cap * 2 : 16;
+        s_frame_t **ring = (s_frame_t **) malloc (cap * sizeof (s_frame_t *));
+        assert (ring);
+        for (size_t i = 0; i < session->count; i++)
+            ring [i] = session->ring [(session->head + i) & (session->ring_cap - 1)];
+        free (session->ring);
+        session->ring = ring;
+        session->ring_cap = cap;
+        session->head = 0;
+    }
+    session->ring [(session->head + session->count) & (session->ring_cap - 1)] = frame;
+    session->count++;
+    session->queued_bytes += frame->len;
+    if (frame->control)
+        session->control_bytes += frame->len;
+    frame->refs++;
+}
+
+static s_frame_t *
+s_queue_pop (s_session_t *session)
+{
+    if (session->count == 0)
+        return NULL;
+    s_frame_t *frame = session->ring [session->head];
+    session->head = (session->head + 1) & (session->ring_cap - 1);
+    session->count--;
+    session->queued_bytes -= frame->len;
+    if (frame->control)
+        session->control_bytes -= frame->len;
+    return frame;
+}
+
+//  Queue a frame for a session under the queue policy. Replies always go in (and pause
+//  reading once they back up); market data makes room by dropping the oldest market data,
+//  or, when a reply is oldest, is dropped itself.
+static void
+s_session_send (s_session_t *session, s_frame_t *frame)
+{
+    self_t *self = session->gw;
+    if (!frame->control) {
+        while (session->count
+        &&     session->queued_bytes + frame->len > self->config->queue_bytes) {
+            if (session->ring [session->head]->control) {
+                session->dropped++;
+                self->dropped++;
+                return;
+            }
+            s_frame_t *old = s_queue_pop (session);
+            s_frame_unref (&old);
+            session->dropped++;
+            self->dropped++;
+        }
+    }
+    s_queue_push (session, frame);
+    if (frame->control && !session->rx_paused && session->control_bytes > S_CONTROL_PAUSE) {
+        session->rx_paused = true;
+        lws_rx_flow_control (session->wsi, 0);
+    }
+    s_session_request_write (session);
+}
+
+//  Send a reply that is a NUL-terminated JSON string we own.
+static void
+s_session_reply (s_session_t *session, char *json)
+{
+    if (!json)
+        return;
+    s_frame_t *frame = s_frame_new (json, strlen (json), true, -1);
+    free (json);
+    s_session_send (session, frame);
+    s_frame_unref (&frame);
+}
+
+static void
+s_session_reply_json (s_session_t *session, json_t *reply)
+{
+    s_session_reply (session, json_dumps (reply, JSON_COMPACT | JSON_ENSURE_ASCII));
+    json_decref (reply);
+}
+
+static void
+s_session_error (s_session_t *session, const char *code, const char *message,
+                 tm_request_t *req, const char *symbol)
+{
+    s_session_reply (session, tm_protocol_error (code, message, req ? req->root : NULL,
+                                                 req ? req->id : NULL, symbol));
+}
+
+//  ------------------------------------------------------------------------------------------
+//  Topics
+
+static void
+s_topic_free (void **item_p)
+{
+    s_topic_t *topic = (s_topic_t *) *item_p;
+    if (topic) {
+        s_frame_unref (&topic->frame);
+        free (topic->subs);
+        free (topic);
+        *item_p = NULL;
+    }
+}
+
+static s_topic_t *
+s_topic_get (self_t *self, const char *key)
+{
+    s_topic_t *topic = (s_topic_t *) zhashx_lookup (self->topics, key);
+    if (!topic) {
+        topic = (s_topic_t *) zmalloc (sizeof (s_topic_t));
+        assert (topic);
+        snprintf (topic->key, sizeof topic->key, "%s", key);
+        zhashx_insert (self->topics, key, topic);
+    }
+    return topic;
+}
+
+//  The JSON frame of the topic's last tick, encoded once.
+static s_frame_t *
+s_topic_frame (self_t *self, s_topic_t *topic)
+{
+    if (!topic->frame && topic->has_last) {
+        char json [TM_TICK_JSON_MAX];
+        int len = tm_tick_to_json (&topic->last, json, sizeof json);
+        assert (len > 0);
+        topic->frame = s_frame_new (json, (size_t) len, false,
+                                    tm_config_provider_index (self->config, topic->last.provider));
+    }
+    return topic->frame;
+}
+
+static void
+s_topic_add (s_topic_t *topic, s_session_t *session)
+{
+    if (topic->subs_count == topic->subs_cap) {
+        topic->subs_cap = topic->subs_cap ? topic->subs_cap * 2 : 4;
+        topic->subs = (s_session_t **) realloc (topic->subs, topic->subs_cap * sizeof (void *));
+        assert (topic->subs);
+    }
+    topic->subs [topic->subs_count++] = session;
+}
+
+static void
+s_topic_remove (s_topic_t *topic, s_session_t *session)
+{
+    for (size_t i = 0; i < topic->subs_count; i++)
+        if (topic->subs [i] == session) {
+            topic->subs [i] = topic->subs [--topic->subs_count];
+            return;
+        }
+}
+
+//  ------------------------------------------------------------------------------------------
+//  Bus input
+
+static void
+s_handle_tick (self_t *self, tm_tick_t *tick, bool from_norm)
+{
+    char key [TM_TOPIC_MAX];
+    if (tm_bus_topic (key, sizeof key, TM_TOPIC_MD, tick->stream, tick->symbol) < 0)
+        return;
+    int provider = tm_config_provider_index (self->config, tick->provider);
+    if (from_norm && provider >= 0)
+        self->providers [provider].messages_in++;
+    s_topic_t *topic = s_topic_get (self, key);
+    if (topic->has_last && tick->seq > topic->last.seq + 1)
+        self->bus_gaps += tick->seq - topic->last.seq - 1;
+    topic->last = *tick;
+    topic->has_last = true;
+    s_frame_unref (&topic->frame);
+    if (topic->subs_count == 0)
+        return;                     //  Encoded lazily, if someone subscribes
+    s_frame_t *frame = s_topic_frame (self, topic);
+    for (size_t i = 0; i < topic->subs_count; i++)
+        s_session_send (topic->subs [i], frame);
+}
+
+static json_t *
+s_provider_status_json (self_t *self, size_t index)
+{
+    const s_provider_t *p = &self->providers [index];
+    return json_pack ("{s:s, s:s, s:s, s:s, s:I}", "type", "PROVIDER_STATUS",
+                      "provider", self->config->providers [index].name,
+                      "kind", self->config->providers [index].kind,
+                      "state", tm_state_name (p->state), "reason", p->reason,
+                      "ts", (json_int_t) tm_clock_now_ns ());
+}
+
+static void
+s_broadcast_status (self_t *self, size_t index)
+{
+    json_t *status = s_provider_status_json (self, index);
+    char *json = json_dumps (status, JSON_COMPACT | JSON_ENSURE_ASCII);
+    json_decref (status);
+    if (!json)
+        return;
+    //  Status changes are rare and each matters, so they travel as replies: never dropped.
+    s_frame_t *frame = s_frame_new (json, strlen (json), true, -1);
+    free (json);
+    for (s_session_t *session = (s_session_t *) zlistx_first (self->sessions); session;
+         session = (s_session_t *) zlistx_next (self->sessions))
+        if (session->status_channel)
+            s_session_send (session, frame);
+    s_frame_unref (&frame);
+}
+
+static void
+s_handle_status (self_t *self, zframe_t *body)
+{
+    tm_status_t st;
+    if (tm_status_decode (zframe_data (body), zframe_size (body), &st, self->status_symbols)) {
+        self->malformed++;
+        return;
+    }
+    int index = tm_config_provider_index (self->config, st.provider);
+    if (index < 0)
+        return;
+    s_provider_t *p = &self->providers [index];
+    bool changed = !p->reported || p->state != st.state || strcmp (p->reason, st.reason);
+    p->state = st.state;
+    snprintf (p->reason, sizeof p->reason, "%s", st.reason);
+    p->status_mono = tm_clock_mono_ns ();
+    p->reported = true;
+    p->errors = st.errors;
+    if (st.symbols_total) {
+        if (p->universe_total != st.symbols_total) {
+            zhashx_purge (p->universe);
+            p->universe_total = st.symbols_total;
+        }
+        for (uint32_t i = 0; i < st.symbols_count; i++)
+            zhashx_update (p->universe, self->status_symbols [i], p);
+    }
+    if (changed)
+        s_broadcast_status (self, (size_t) index);
+}
+
+static void
+s_handle_bus_message (self_t *self, zmsg_t *msg, bool from_norm)
+{
+    zframe_t *topic = zmsg_first (msg);
+    zframe_t *body = zmsg_next (msg);
+    if (!body) {
+        self->malformed++;
+        return;
+    }
+    size_t status_len = strlen (TM_TOPIC_STATUS);
+    if (zframe_size (topic) >= status_len
+    &&  memcmp (zframe_data (topic), TM_TOPIC_STATUS, status_len) == 0) {
+        s_handle_status (self, body);
+        return;
+    }
+    size_t count;
+    if (tm_tick_decode (zframe_data (body), zframe_size (body), self->ticks, TM_BATCH_MAX,
+                        &count)) {
+        self->malformed++;
+        return;
+    }
+    for (size_t i = 0; i < count; i++)
+        s_handle_tick (self, &self->ticks [i], from_norm);
+}
+
+static void s_handle_pipe (self_t *self);
+
+//  Drain a bus socket or the pipe, up to a batch. Returns true if input is left.
+static bool
+s_drain (self_t *self, zsock_t *sock)
+{
+    for (int i = 0; i < S_DRAIN_BATCH; i++) {
+        if (self->terminated || !(zsock_events (sock) & ZMQ_POLLIN))
+            return false;
+        if (sock == self->pipe) {
+            s_handle_pipe (self);
+            continue;
+        }
+        zmsg_t *msg = zmsg_recv (sock);
+        if (!msg)
+            return false;
+        s_handle_bus_message (self, msg, sock == self->norm);
+        zmsg_destroy (&msg);
+    }
+    return !self->terminated && (zsock_events (sock) & ZMQ_POLLIN);
+}
+
+static void
+s_drain_continue (lws_sorted_usec_list_t *sul)
+{
+    self_t *self = lws_container_of (sul, self_t, drain_sul);
+    bool more = s_drain (self, self->pipe);
+    more |= s_drain (self, self->norm);
+    more |= s_drain (self, self->md);
+    if (more)
+        lws_sul_schedule (self->context, 0, &self->drain_sul, s_drain_continue, 0);
+}
+
+static void
+s_safety_check (lws_sorted_usec_list_t *sul)
+{
+    self_t *self = lws_container_of (sul, self_t, safety_sul);
+    s_drain_continue (&self->drain_sul);
+    if (!self->terminated)
+        lws_sul_schedule (self->context, 0, &self->safety_sul, s_safety_check, S_SAFETY_US);
+}
+
+//  ------------------------------------------------------------------------------------------
+//  Client requests
+
+static void
+s_reply_subscription (s_session_t *session, tm_request_t *req, json_t *symbols, bool sub)
+{
+    json_t *reply = json_pack ("{s:s, s:s, s:o}", "type", sub ? "SUBSCRIBED" : "UNSUBSCRIBED",
+                               "provider", req->provider, "symbols", symbols);
+    if (req->id)
+        json_object_set (reply, "id", req->id);
+    s_session_reply_json (session, reply);
+}
+
+static void
+s_reply_channel (s_session_t *session, tm_request_t *req, bool sub)
+{
+    json_t *reply = json_pack ("{s:s, s:s}", "type", sub ? "SUBSCRIBED" : "UNSUBSCRIBED",
+                               "channel", req->channel);
+    if (req->id)
+        json_object_set (reply, "id", req->id);
+    s_session_reply_json (session, reply);
+}
+
+//  True unless every provider that could serve the stream has announced its whole universe
+//  and none has the symbol. While a universe is still arriving we accept, so a client that
+//  subscribes during start-up is not refused a symbol that is about to exist.
+static bool
+s_symbol_known (self_t *self, const char *stream, const char *symbol)
+{
+    for (size_t i = 0; i < self->config->providers_count; i++) {
+        if (!streq (stream, TM_STREAM_ALL) && !streq (stream, self->config->providers [i].name))
+            continue;
+        s_provider_t *p = &self->providers [i];
+        if (p->universe_total == 0 || zhashx_size (p->universe) < p->universe_total)
+            return true;
+        if (zhashx_lookup (p->universe, symbol))
+            return true;
+    }
+    return false;
+}
+
+static void
+s_handle_channel (s_session_t *session, tm_request_t *req)
+{
+    self_t *self = session->gw;
+    if (!streq (req->channel, "STATUS")) {
+        char message [160];
+        snprintf (message, sizeof message, "channel %s is not served by this build yet",
+                  req->channel);
+        s_session_error (session, TM_E_CHANNEL_UNAVAILABLE, message, req, NULL);
+        return;
+    }
+    bool sub = req->type == TM_REQ_SUBSCRIBE;
+    if (!sub && !session->status_channel) {
+        s_session_error (session, TM_E_NOT_SUBSCRIBED, "not subscribed to channel STATUS",
+                         req, NULL);
+        return;
+    }
+    session->status_channel = sub;
+    s_reply_channel (session, req, sub);
+    if (sub)
+        for (size_t i = 0; i < self->config->providers_count; i++)
+            s_session_reply_json (session, s_provider_status_json (self, i));
+}
+
+static void
+s_handle_subscription (s_session_t *session, tm_request_t *req)
+{
+    self_t *self = session->gw;
+    bool sub = req->type == TM_REQ_SUBSCRIBE;
+    if (!streq (req->provider, TM_STREAM_ALL)
+    &&  tm_config_provider_index (self->config, req->provider) < 0) {
+        char message [128];
+        snprintf (message, sizeof message, "unknown provider '%s' (expected ALL or a configured "
+                  "provider instance)", req->provider);
+        s_session_error (session, TM_E_UNKNOWN_PROVIDER, message, req, NULL);
+        return;
+    }
+    json_t *accepted = json_array ();
+    s_topic_t *snapshots [TM_REQ_SYMBOLS_MAX];
+    size_t snapshots_count = 0;
+    char message [160];
+    for (size_t i = 0; i < req->symbols_count; i++) {
+        const char *symbol = req->symbols [i];
+        char key [TM_TOPIC_MAX];
+        tm_bus_topic (key, sizeof key, TM_TOPIC_MD, req->provider, symbol);
+        s_topic_t *held = (s_topic_t *) zhashx_lookup (session->subs, key);
+        if (sub) {
+            if (!held && !s_symbol_known (self, req->provider, symbol)) {
+                snprintf (message, sizeof message, "unknown symbol '%s' on stream %s",
+                          symbol, req->provider);
+                s_session_error (session, TM_E_UNKNOWN_SYMBOL, message, req, symbol);
+                continue;
+            }
+            if (!held && zhashx_size (session->subs) >= self->config->max_subscriptions) {
+                snprintf (message, sizeof message, "subscription limit of %zu reached",
+                          self->config->max_subscriptions);
+                s_session_error (session, TM_E_SUBSCRIPTION_LIMIT, message, req, symbol);
+                continue;
+            }
+            if (!held) {
+                held = s_topic_get (self, key);
+                s_topic_add (held, session);
+                zhashx_insert (session->subs, key, held);
+                self->subscriptions++;
+                if (held->has_last)
+                    snapshots [snapshots_count++] = held;
+            }
+        }
+        else {
+            if (!held) {
+                snprintf (message, sizeof message, "not subscribed to '%s' on stream %s",
+                          symbol, req->provider);
+                s_session_error (session, TM_E_NOT_SUBSCRIBED, message, req, symbol);
+                continue;
+            }
+            s_topic_remove (held, session);
+            zhashx_delete (session->subs, key);
+            self->subscriptions--;
+        }
+        json_array_append_new (accepted, json_string (symbol));
+    }
+    if (json_array_size (accepted) == 0) {
+        json_decref (accepted);
+        return;
+    }
+    s_reply_subscription (session, req, accepted, sub);
+    //  The snapshot follows the SUBSCRIBED reply, so the client knows what it is.
+    for (size_t i = 0; i < snapshots_count; i++)
+        s_session_send (session, s_topic_frame (self, snapshots [i]));
+}
+
+static void
+s_handle_message (s_session_t *session, const char *text, size_t len)
+{
+    tm_request_t *req = &session->gw->request;
+    const char *code;
+    char message [256];
+    if (tm_request_parse (text, len, req, &code, message, sizeof message)) {
+        s_session_error (session, code, message, req, NULL);
+        tm_request_clear (req);
+        return;
+    }
+    if (req->type == TM_REQ_PING) {
+        json_t *reply = json_pack ("{s:s, s:I}", "type", "PONG",
+                                   "ts", (json_int_t) tm_clock_now_ns ());
+        if (req->id)
+            json_object_set (reply, "id", req->id);
+        s_session_reply_json (session, reply);
+    }
+    else
+    if (req->channel [0])
+        s_handle_channel (session, req);
+    else
+        s_handle_subscription (session, req);
+    tm_request_clear (req);
+}
+
+//  ------------------------------------------------------------------------------------------
+//  Sessions
+
+static s_session_t *
+s_session_new (self_t *self, struct lws *wsi)
+{
+    s_session_t *session = (s_session_t *) zmalloc (sizeof (s_session_t));
+    assert (session);
+    session->gw = self;
+    session->wsi = wsi;
+    session->subs = zhashx_new ();
+    session->handle = zlistx_add_end (self->sessions, session);
+    return session;
+}
+
+static void
+s_session_destroy (s_session_t **session_p)
+{
+    s_session_t *session = *session_p;
+    if (!session)
+        return;
+    self_t *self = session->gw;
+    for (s_topic_t *topic = (s_topic_t *) zhashx_first (session->subs); topic;
+         topic = (s_topic_t *) zhashx_next (session->subs)) {
+        s_topic_remove (topic, session);
+        self->subscriptions--;
+    }
+    zhashx_destroy (&session->subs);
+    s_frame_t *frame;
+    while ((frame = s_queue_pop (session)))
+        s_frame_unref (&frame);
+    free (session->ring);
+    free (session->rx);
+    zlistx_delete (self->sessions, session->handle);
+    free (session);
+    *session_p = NULL;
+}
+
+static int
+s_session_writeable (s_session_t *session)
+{
+    self_t *self = session->gw;
+    for (int i = 0; i < S_WRITE_BATCH && session->count; i++) {
+        if (lws_send_pipe_choked (session->wsi))
+            break;
+        s_frame_t *frame = s_queue_pop (session);
+        int rc = lws_write (session->wsi, frame->data + LWS_PRE, frame->len, LWS_WRITE_TEXT);
+        if (frame->provider >= 0)
+            self->providers [frame->provider].messages_out++;
+        s_frame_unref (&frame);
+        if (rc < 0)
+            return -1;
+    }
+    if (session->rx_paused && session->control_bytes < S_CONTROL_PAUSE / 2) {
+        session->rx_paused = false;
+        lws_rx_flow_control (session->wsi, 1);
+    }
+    if (session->count)
+        lws_callback_on_writable (session->wsi);
+    return 0;
+}
+
+//  Collect a message's fragments; returns -1 to close the connection.
+static int
+s_session_receive (s_session_t *session, struct lws *wsi, const void *in, size_t len)
+{
+    self_t *self = session->gw;
+    if (lws_is_first_fragment (wsi)) {
+        session->rx_len = 0;
+        session->rx_binary = lws_frame_is_binary (wsi);
+    }
+    if (session->rx_len + len > self->config->max_message) {
+        char reason [64];
+        int n = snprintf (reason, sizeof reason, "message larger than %zu bytes",
+                          self->config->max_message);
+        lws_close_reason (wsi, TM_CLOSE_TOO_BIG, (unsigned char *) reason, (size_t) n);
+        return -1;
+    }
+    if (!session->rx_binary) {
+        if (!session->rx)
+            session->rx = (char *) malloc (self->config->max_message);
+        assert (session->rx);
+        memcpy (session->rx + session->rx_len, in, len);
+    }
+    session->rx_len += len;
+    if (!lws_is_final_fragment (wsi) || lws_remaining_packet_payload (wsi))
+        return 0;
+    if (session->rx_binary)
+        s_session_error (session, TM_E_BINARY, "binary frames are not part of the protocol; "
+                         "send JSON text frames", NULL, NULL);
+    else
+        s_handle_message (session, session->rx, session->rx_len);
+    session->rx_len = 0;
+    return 0;
+}
+
+//  ------------------------------------------------------------------------------------------
+//  HTTP: health and stats
+
+static json_t *
+s_health_json (self_t *self, bool *serving)
+{
+    json_t *providers = json_array ();
+    int64_t now = tm_clock_mono_ns ();
+    *serving = false;
+    for (size_t i = 0; i < self->config->providers_count; i++) {
+        s_provider_t *p = &self->providers [i];
+        if (p->state == TM_STATE_CONNECTED)
+            *serving = true;
+        json_t *item = json_pack ("{s:s, s:s, s:s, s:s}",
+                                  "name", self->config->providers [i].name,
+                                  "kind", self->config->providers [i].kind,
+                                  "state", tm_state_name (p->state), "reason", p->reason);
+        json_object_set_new (item, "last_status_age_ms", p->reported
+                             ? json_integer ((now - p->status_mono) / 1000000) : json_null ());
+        json_array_append_new (providers, item);
+    }
+    return json_pack ("{s:s, s:o}", "status", *serving ? "ok" : "down", "providers", providers);
+}
+
+static json_t *
+s_stats_json (self_t *self)
+{
+    json_t *providers = json_object ();
+    for (size_t i = 0; i < self->config->providers_count; i++) {
+        s_provider_t *p = &self->providers [i];
+        json_object_set_new (providers, self->config->providers [i].name,
+            json_pack ("{s:s, s:I, s:I, s:I}", "state", tm_state_name (p->state),
+                       "messages_in", (json_int_t) p->messages_in,
+                       "messages_out", (json_int_t) p->messages_out,
+                       "errors", (json_int_t) p->errors));
+    }
+    return json_pack ("{s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
+                      "clients", (json_int_t) zlistx_size (self->sessions),
+                      "subscriptions", (json_int_t) self->subscriptions,
+                      "uptime_s", (json_int_t) ((tm_clock_mono_ns () - self->start_mono) / 1000000000),
+                      "dropped_frames", (json_int_t) self->dropped,
+                      "bus_gaps", (json_int_t) self->bus_gaps,
+                      "bus_malformed", (json_int_t) self->malformed,
+                      "providers", providers);
+}
+
+typedef struct {
+    s_session_t *session;           //  For a ws connection
+    char *body;                     //  For an HTTP answer: LWS_PRE + payload (owned)
+    size_t body_len;                //  Payload bytes
+} s_pss_t;
+
+static int
+s_http_request (self_t *self, struct lws *wsi, s_pss_t *pss, const char *uri)
+{
+    unsigned int status = 200;
+    json_t *reply;
+    bool serving;
+    if (streq (uri, "/ws/health")) {
+        reply = s_health_json (self, &serving);
+        status = serving ? 200 : 503;
+    }
+    else
+    if (streq (uri, "/ws/stats"))
+        reply = s_stats_json (self);
+    else {
+        status = 404;
+        reply = json_pack ("{s:s, s:s}", "error", "not found", "path", uri);
+    }
+    char *text = json_dumps (reply, JSON_COMPACT | JSON_ENSURE_ASCII);
+    json_decref (reply);
+    size_t len = strlen (text);
+    pss->body = (char *) malloc (LWS_PRE + len + 1);
+    assert (pss->body);
+    memcpy (pss->body + LWS_PRE, text, len);
+    pss->body [LWS_PRE + len] = '\n';
+    pss->body_len = len + 1;
+    free (text);
+    unsigned char headers [LWS_PRE + 512];
+    unsigned char *start = headers + LWS_PRE, *p = start, *end = headers + sizeof headers - 1;
+    if (lws_add_http_common_headers (wsi, status, "application/json", pss->body_len, &p, end)
+    ||  lws_finalize_write_http_header (wsi, start, &p, end))
+        return 1;
+    lws_callback_on_writable (wsi);
+    return 0;
+}
+
+//  ------------------------------------------------------------------------------------------
+//  lws callbacks
+
+static int
+s_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+    self_t *self = (self_t *) lws_context_user (lws_get_context (wsi));
+    s_pss_t *pss = (s_pss_t *) user;
+    switch (reason) {
+        case LWS_CALLBACK_HTTP:
+            return s_http_request (self, wsi, pss, (const char *) in);
+
+        case LWS_CALLBACK_HTTP_WRITEABLE:
+            if (!pss || !pss->body)
+                break;
+            if (lws_write (wsi, (unsigned char *) pss->body + LWS_PRE, pss->body_len,
+                           LWS_WRITE_HTTP_FINAL) != (int) pss->body_len)
+                return -1;
+            free (pss->body);
+            pss->body = NULL;
+            if (lws_http_transaction_completed (wsi))
+                return -1;
+            break;
+
+        case LWS_CALLBACK_CLOSED_HTTP:
+            if (pss && pss->body) {
+                free (pss->body);
+                pss->body = NULL;
+            }
+            break;
+
+        case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
+            char uri [64];
+            if (lws_hdr_copy (wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0 || !streq (uri, "/ws"))
+                return 1;           //  Only /ws speaks the client protocol (n8n paths later)
+            break;
+        }
+        case LWS_CALLBACK_ESTABLISHED:
+            pss->session = s_session_new (self, wsi);
+            break;
+
+        case LWS_CALLBACK_RECEIVE:
+            if (!pss->session)
+                return -1;
+            return s_session_receive (pss->session, wsi, in, len);
+
+        case LWS_CALLBACK_SERVER_WRITEABLE:
+            if (!pss->session)
+                return -1;
+            return s_session_writeable (pss->session);
+
+        case LWS_CALLBACK_CLOSED:
+            s_session_destroy (&pss->session);
+            break;
+
+        case LWS_CALLBACK_RAW_RX_FILE: {
+            zsock_t *sock = (zsock_t *) lws_get_opaque_user_data (wsi);
+            if (sock && s_drain (self, sock))
+                lws_sul_schedule (self->context, 0, &self->drain_sul, s_drain_continue, 0);
+            break;
+        }
+        default:
+            break;
+    }
+    return 0;
+}
+
+static struct lws_protocols s_protocols [] = {
+    //  protocols [0] serves HTTP and the ws upgrade of clients that name no subprotocol
+    { "tickmux", s_callback, sizeof (s_pss_t), 4096, 0, NULL, 0 },
+    { "tickmux-bus", s_callback, 0, 0, 0, NULL, 0 },
+    { NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+//  ------------------------------------------------------------------------------------------
+//  Actor
+
+static int
+s_adopt (self_t *self, zsock_t *sock)
+{
+    lws_sock_file_fd_type fd;
+    //  lws closes what it adopted; libzmq aborts if its own fd is closed, so give it a dup.
+    fd.filefd = dup (zsock_fd (sock));
+    if (fd.filefd < 0)
+        return -1;
+    struct lws *wsi = lws_adopt_descriptor_vhost (self->vhost, LWS_ADOPT_RAW_FILE_DESC, fd,
+                                                  "tickmux-bus", NULL);
+    if (!wsi) {
+        close (fd.filefd);
+        return -1;
+    }
+    lws_set_opaque_user_data (wsi, sock);
+    return 0;
+}
+
+static void
+s_handle_pipe (self_t *self)
+{
+    zmsg_t *msg = zmsg_recv (self->pipe);
+    if (!msg) {
+        self->terminated = true;
+        return;
+    }
+    char *command = zmsg_popstr (msg);
+    if (command && streq (command, "$TERM"))
+        self->terminated = true;
+    else
+    if (command && streq (command, "PORT"))
+        zsock_send (self->pipe, "si", "PORT", self->port);
+    else
+        zsys_error ("gateway: unknown pipe command '%s'", command ? command : "");
+    free (command);
+    zmsg_destroy (&msg);
+}
+
+static void
+s_log_emit (int level, const char *line)
+{
+    //  lws lines end with a newline already
+    fprintf (stderr, "lws: %s", line);
+}
+
+static self_t *
+s_self_new (zsock_t *pipe, const tm_config_t *config)
+{
+    self_t *self = (self_t *) zmalloc (sizeof (self_t));
+    assert (self);
+    self->pipe = pipe;
+    self->config = config;
+    self->norm = zsock_new (ZMQ_SUB);
+    self->md = zsock_new (ZMQ_SUB);
+    assert (self->norm && self->md);
+    zsock_set_rcvhwm (self->norm, TM_BUS_HWM);
+    zsock_set_rcvhwm (self->md, TM_BUS_HWM);
+    zsock_set_subscribe (self->norm, TM_TOPIC_MD);
+    zsock_set_subscribe (self->norm, TM_TOPIC_STATUS);
+    zsock_set_subscribe (self->md, TM_TOPIC_MD);
+    self->topics = zhashx_new ();
+    zhashx_set_destructor (self->topics, s_topic_free);
+    self->sessions = zlistx_new ();
+    for (size_t i = 0; i < TM_PROVIDERS_MAX; i++) {
+        self->providers [i].state = TM_STATE_CONNECTING;
+        self->providers [i].universe = zhashx_new ();
+    }
+    self->status_symbols = calloc (TM_STATUS_SYMBOLS_MAX, TM_SYMBOL_MAX);
+    assert (self->status_symbols);
+    self->start_mono = tm_clock_mono_ns ();
+    return self;
+}
+
+static void
+s_self_destroy (self_t **self_p)
+{
+    self_t *self = *self_p;
+    if (!self)
+        return;
+    if (self->context) {
+        lws_sul_cancel (&self->drain_sul);
+        lws_sul_cancel (&self->safety_sul);
+        //  Closes every wsi: sessions are freed in LWS_CALLBACK_CLOSED.
+        lws_context_destroy (self->context);
+    }
+    zhashx_destroy (&self->topics);
+    zlistx_destroy (&self->sessions);
+    for (size_t i = 0; i < TM_PROVIDERS_MAX; i++)
+        zhashx_destroy (&self->providers [i].universe);
+    free (self->status_symbols);
+    zsock_destroy (&self->norm);
+    zsock_destroy (&self->md);
+    free (self);
+    *self_p = NULL;
+}
+
+static int
+s_start (self_t *self)
+{
+    if (zsock_connect (self->norm, "%s", TM_BUS_NORM) || zsock_connect (self->md, "%s", TM_BUS_MD))
+        return -1;
+    lws_set_log_level (LLL_ERR | LLL_WARN, s_log_emit);
+    struct lws_context_creation_info info;
+    memset (&info, 0, sizeof info);
+    info.port = self->config->port;
+    info.iface = self->config->interface;
+    info.protocols = s_protocols;
+    info.user = self;
+    info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DISABLE_IPV6;
+    if (strchr (self->config->interface, ':'))
+        info.options &= ~(uint64_t) LWS_SERVER_OPTION_DISABLE_IPV6;
+    self->context = lws_create_context (&info);
+    if (!self->context)
+        return -1;
+    self->vhost = lws_create_vhost (self->context, &info);
+    if (!self->vhost)
+        return -1;
+    self->port = lws_get_vhost_listen_port (self->vhost);
+    if (s_adopt (self, self->pipe) || s_adopt (self, self->norm) || s_adopt (self, self->md))
+        return -1;
+    lws_sul_schedule (self->context, 0, &self->safety_sul, s_safety_check, S_SAFETY_US);
+    return 0;
+}
+
+void
+tm_gateway_actor (zsock_t *pipe, void *args)
+{
+    self_t *self = s_self_new (pipe, (const tm_config_t *) args);
+    zsock_signal (pipe, 0);
+    if (tm_actor_wait_start (pipe)) {
+        s_self_destroy (&self);
+        return;
+    }
+    if (s_start (self)) {
+        zsys_error ("gateway: cannot listen on %s:%d", self->config->interface, self->config->port);
+        zsock_signal (pipe, 1);
+        s_self_destroy (&self);
+        return;
+    }
+    zsock_signal (pipe, 0);
+    //  The signal went out on the pipe: look at it once, since its fd edge may be spent.
+    s_drain_continue (&self->drain_sul);
+    while (!self->terminated)
+        if (lws_service (self->context, 0) < 0)
+            break;
+    s_self_destroy (&self);
+}

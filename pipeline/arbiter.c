@@ -1,0 +1,193 @@
+//  arbiter - picks one provider per symbol and publishes the ALL stream (see arbiter.h)
+
+#include "tickmux.h"
+#include "arbiter.h"
+
+typedef struct {
+    zsock_t *pipe;                  //  Actor command pipe
+    zsock_t *norm;                  //  SUB to the normalizer: ticks and status
+    zsock_t *md;                    //  PUB, bound: the ALL stream
+    zpoller_t *poller;              //  Pipe and norm
+    const tm_config_t *config;      //  Borrowed from main
+    tm_state_t states [TM_PROVIDERS_MAX];   //  Last reported state per provider
+    zhashx_t *seqs;                 //  symbol -> uint64_t * last ALL seq (owned)
+    tm_tick_t in [TM_BATCH_MAX];    //  Decoded batch
+    tm_tick_t out [TM_BATCH_MAX];   //  Ticks chosen for ALL
+    msgpack_sbuffer buf;            //  Scratch for encoding
+    uint64_t ticks_out;             //  Ticks published on ALL
+    uint64_t malformed;             //  Messages that did not decode
+    uint64_t send_failures;         //  Messages the PUB refused
+    bool terminated;                //  $TERM received
+} self_t;
+
+static void
+s_free_counter (void **item_p)
+{
+    free (*item_p);
+    *item_p = NULL;
+}
+
+static self_t *
+s_self_new (zsock_t *pipe, const tm_config_t *config)
+{
+    self_t *self = (self_t *) zmalloc (sizeof (self_t));
+    assert (self);
+    self->pipe = pipe;
+    self->config = config;
+    self->norm = zsock_new (ZMQ_SUB);
+    self->md = zsock_new (ZMQ_PUB);
+    assert (self->norm && self->md);
+    zsock_set_rcvhwm (self->norm, TM_BUS_HWM);
+    zsock_set_sndhwm (self->md, TM_BUS_HWM);
+    zsock_set_subscribe (self->norm, TM_TOPIC_MD);
+    zsock_set_subscribe (self->norm, TM_TOPIC_STATUS);
+    for (size_t i = 0; i < TM_PROVIDERS_MAX; i++)
+        self->states [i] = TM_STATE_CONNECTING;
+    self->seqs = zhashx_new ();
+    zhashx_set_destructor (self->seqs, s_free_counter);
+    self->poller = zpoller_new (pipe, self->norm, NULL);
+    zpoller_set_nonstop (self->poller, true);
+    msgpack_sbuffer_init (&self->buf);
+    return self;
+}
+
+static void
+s_self_destroy (self_t **self_p)
+{
+    self_t *self = *self_p;
+    if (self) {
+        zpoller_destroy (&self->poller);
+        zsock_destroy (&self->norm);
+        zsock_destroy (&self->md);
+        zhashx_destroy (&self->seqs);
+        msgpack_sbuffer_destroy (&self->buf);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+static uint64_t
+s_next_seq (self_t *self, const char *symbol)
+{
+    uint64_t *seq = (uint64_t *) zhashx_lookup (self->seqs, symbol);
+    if (!seq) {
+        seq = (uint64_t *) zmalloc (sizeof (uint64_t));
+        assert (seq);
+        zhashx_insert (self->seqs, symbol, seq);
+    }
+    return ++*seq;
+}
+
+static void
+s_handle_ticks (self_t *self, zframe_t *body)
+{
+    size_t count;
+    if (tm_tick_decode (zframe_data (body), zframe_size (body), self->in, TM_BATCH_MAX, &count)) {
+        self->malformed++;
+        return;
+    }
+    int64_t now = tm_clock_now_ns ();
+    size_t chosen = 0;
+    for (size_t i = 0; i < count; i++) {
+        tm_tick_t *tick = &self->in [i];
+        int provider = tm_routes_provider_index (self->config->routes, tick->provider);
+        if (provider < 0
+        ||  tm_routes_pick (self->config->routes, tick->symbol, self->states) != provider)
+            continue;
+        tm_tick_t *out = &self->out [chosen++];
+        *out = *tick;
+        snprintf (out->stream, sizeof out->stream, "%s", TM_STREAM_ALL);
+        out->seq = s_next_seq (self, out->symbol);
+        out->pub_ts = now;
+    }
+    if (chosen == 0)
+        return;
+    if (tm_tick_publish (self->md, TM_TOPIC_MD, self->out, chosen, &self->buf))
+        self->send_failures++;
+    else
+        self->ticks_out += chosen;
+}
+
+static void
+s_handle_status (self_t *self, zframe_t *body)
+{
+    tm_status_t status;
+    if (tm_status_decode (zframe_data (body), zframe_size (body), &status, NULL)) {
+        self->malformed++;
+        return;
+    }
+    int provider = tm_routes_provider_index (self->config->routes, status.provider);
+    if (provider < 0)
+        return;
+    if (self->states [provider] != status.state)
+        zsys_info ("arbiter: provider=%s state=%s", status.provider, tm_state_name (status.state));
+    self->states [provider] = status.state;
+}
+
+static void
+s_handle_norm (self_t *self)
+{
+    for (int i = 0; i < 64 && (zsock_events (self->norm) & ZMQ_POLLIN); i++) {
+        zmsg_t *msg = zmsg_recv (self->norm);
+        if (!msg)
+            return;
+        zframe_t *topic = zmsg_first (msg);
+        zframe_t *body = zmsg_next (msg);
+        if (!body)
+            self->malformed++;
+        else
+        if (zframe_streq (topic, "") == false
+        &&  memcmp (zframe_data (topic), TM_TOPIC_STATUS, strlen (TM_TOPIC_STATUS)) == 0)
+            s_handle_status (self, body);
+        else
+            s_handle_ticks (self, body);
+        zmsg_destroy (&msg);
+    }
+}
+
+static void
+s_handle_pipe (self_t *self)
+{
+    zmsg_t *msg = zmsg_recv (self->pipe);
+    if (!msg) {
+        self->terminated = true;
+        return;
+    }
+    char *command = zmsg_popstr (msg);
+    if (command && streq (command, "$TERM"))
+        self->terminated = true;
+    else
+        zsys_error ("arbiter: unknown pipe command '%s'", command ? command : "");
+    free (command);
+    zmsg_destroy (&msg);
+}
+
+void
+tm_arbiter_actor (zsock_t *pipe, void *args)
+{
+    self_t *self = s_self_new (pipe, (const tm_config_t *) args);
+    zsock_signal (pipe, 0);
+    if (tm_actor_wait_start (pipe)) {
+        s_self_destroy (&self);
+        return;
+    }
+    int rc = zsock_bind (self->md, "%s", TM_BUS_MD) == 0
+          && zsock_connect (self->norm, "%s", TM_BUS_NORM) == 0 ? 0 : 1;
+    zsock_signal (pipe, (byte) rc);
+    if (rc) {
+        zsys_error ("arbiter: cannot join the bus: %s", zmq_strerror (zmq_errno ()));
+        s_self_destroy (&self);
+        return;
+    }
+    while (!self->terminated) {
+        void *which = zpoller_wait (self->poller, -1);
+        if (which == self->pipe)
+            s_handle_pipe (self);
+        else
+        if (which == self->norm)
+            s_handle_norm (self);
+    }
+    zsys_info ("arbiter: stopped ticks_out=%" PRIu64 " malformed=%" PRIu64,
+               self->ticks_out, self->malformed);
+    s_self_destroy (&self);
+}

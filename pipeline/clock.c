@@ -1,0 +1,106 @@
+//  clock - the injectable wall clock (see clock.h)
+
+#include "tickmux.h"
+#include <time.h>
+
+static int64_t s_offset_ns;         //  Fake minus real, ns; 0 when real
+static bool s_fake;                 //  A fake start is in force
+
+static int64_t
+s_real_ns (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_REALTIME, &ts);
+    return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+//  Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm), so we
+//  need neither timegm () nor the TZ environment.
+static int64_t
+s_days_from_civil (int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned) (y - era * 400);
+    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t) doe - 719468;
+}
+
+int
+tm_clock_parse (const char *text, int64_t *ns)
+{
+    if (!text || !*text || !ns)
+        return -1;
+    char *end;
+    //  Plain seconds since the epoch
+    errno = 0;
+    long long secs = strtoll (text, &end, 10);
+    if (*end == '\0' && errno == 0 && secs >= 0 && secs < 32503680000LL) {
+        *ns = (int64_t) secs * 1000000000;
+        return 0;
+    }
+    int year, mon, day, hour, min, sec, used = 0;
+    if (sscanf (text, "%4d-%2d-%2dT%2d:%2d:%2d%n", &year, &mon, &day, &hour, &min, &sec, &used) != 6
+    ||  used != 19)
+        return -1;
+    if (year < 1970 || year > 2999 || mon < 1 || mon > 12 || day < 1 || day > 31
+    ||  hour > 23 || min > 59 || sec > 60)
+        return -1;
+    const char *zone = text + used;
+    int64_t offset = 0;
+    if (strcmp (zone, "Z") == 0)
+        offset = 0;
+    else
+    if ((zone [0] == '+' || zone [0] == '-') && strlen (zone) == 6 && zone [3] == ':') {
+        int oh, om;
+        if (sscanf (zone + 1, "%2d:%2d", &oh, &om) != 2 || oh > 23 || om > 59)
+            return -1;
+        offset = (int64_t) (oh * 3600 + om * 60) * (zone [0] == '+' ? 1 : -1);
+    }
+    else
+        return -1;
+    int64_t days = s_days_from_civil (year, (unsigned) mon, (unsigned) day);
+    int64_t t = days * 86400 + hour * 3600 + min * 60 + sec - offset;
+    *ns = t * 1000000000;
+    return 0;
+}
+
+int
+tm_clock_set_fake (const char *text, char *err, size_t err_size)
+{
+    if (!text || !*text) {
+        s_fake = false;
+        s_offset_ns = 0;
+        return 0;
+    }
+    int64_t start;
+    if (tm_clock_parse (text, &start)) {
+        snprintf (err, err_size, "fake_time '%s': expected seconds since the epoch or "
+                  "YYYY-MM-DDTHH:MM:SS followed by Z or +HH:MM", text);
+        return -1;
+    }
+    s_offset_ns = start - s_real_ns ();
+    s_fake = true;
+    return 0;
+}
+
+int64_t
+tm_clock_now_ns (void)
+{
+    return s_real_ns () + s_offset_ns;
+}
+
+int64_t
+tm_clock_mono_ns (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+bool
+tm_clock_is_fake (void)
+{
+    return s_fake;
+}

@@ -1,0 +1,350 @@
+//  config - built-in default, ZPL file and environment, validated (see config.h)
+//
+//  The command line is applied by main on top of what this returns (it beats everything).
+
+#include "tickmux.h"
+#include <unistd.h>
+
+typedef struct {
+    const char *name;               //  Key within its section
+    const char *help;               //  What it takes, for the error message
+} s_key_t;
+
+static const s_key_t s_tickmux_keys [] = {
+    { "state_dir", "a directory path" }, { "fake_time", "a clock start, tests only" },
+    { NULL, NULL }
+};
+static const s_key_t s_gateway_keys [] = {
+    { "port", "0..65535" }, { "interface", "an IPv4/IPv6 address" },
+    { "max_subscriptions", "1..1000000" }, { "max_message", "256..16777216 bytes" },
+    { "queue_bytes", "65536..1073741824 bytes" }, { NULL, NULL }
+};
+static const s_key_t s_provider_keys [] = {
+    { "name", "an instance name" }, { "kind", "SIM, ZERODHA or TRUEDATA" },
+    { "seed", "an integer" }, { "rate", "ticks per second" }, { "symbols", "a count" },
+    { "connect_delay", "milliseconds" },
+    { NULL, NULL }
+};
+static const s_key_t s_route_keys [] = {
+    { "symbol", "a symbol or *" }, { "providers", "a comma-separated list" }, { NULL, NULL }
+};
+
+static int
+s_check_keys (zconfig_t *section, const s_key_t *keys, char *err, size_t err_size)
+{
+    for (zconfig_t *item = zconfig_child (section); item; item = zconfig_next (item)) {
+        bool known = false;
+        for (const s_key_t *k = keys; k->name && !known; k++)
+            known = strcmp (k->name, zconfig_name (item)) == 0;
+        if (!known) {
+            char list [256] = "";
+            for (const s_key_t *k = keys; k->name; k++) {
+                size_t used = strlen (list);
+                snprintf (list + used, sizeof list - used, "%s%s", k == keys ? "" : ", ", k->name);
+            }
+            snprintf (err, err_size, "config: unknown key '%s/%s' (expected one of: %s)",
+                      zconfig_name (section), zconfig_name (item), list);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+//  Parse an unsigned integer in [min, max]. Returns 0 or -1 with err naming key and value.
+static int
+s_parse_uint (const char *section, const char *key, const char *value, uint64_t min,
+              uint64_t max, uint64_t *out, char *err, size_t err_size)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull (value, &end, 10);
+    if (!*value || *end || errno || value [0] == '-' || v < min || v > max) {
+        snprintf (err, err_size, "config: %s/%s = '%s': expected an integer from %" PRIu64
+                  " to %" PRIu64, section, key, value, min, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int
+s_copy (const char *section, const char *key, const char *value, char *dest, size_t size,
+        char *err, size_t err_size)
+{
+    if (strlen (value) >= size) {
+        snprintf (err, err_size, "config: %s/%s: value is longer than %zu bytes",
+                  section, key, size - 1);
+        return -1;
+    }
+    strcpy (dest, value);
+    return 0;
+}
+
+static int
+s_load_provider (tm_config_t *self, zconfig_t *section, char *err, size_t err_size)
+{
+    if (self->providers_count == TM_PROVIDERS_MAX) {
+        snprintf (err, err_size, "config: more than %d providers", TM_PROVIDERS_MAX);
+        return -1;
+    }
+    if (s_check_keys (section, s_provider_keys, err, err_size))
+        return -1;
+    tm_provider_config_t *p = &self->providers [self->providers_count];
+    memset (p, 0, sizeof *p);
+    p->seed = TM_DEFAULT_SIM_SEED;
+    p->rate = TM_DEFAULT_SIM_RATE;
+    const char *kind = zconfig_get (section, "kind", NULL);
+    if (!kind) {
+        snprintf (err, err_size, "config: provider block %zu has no kind "
+                  "(expected SIM, ZERODHA or TRUEDATA)", self->providers_count + 1);
+        return -1;
+    }
+    if (strcmp (kind, "SIM") != 0) {
+        snprintf (err, err_size, "config: provider/kind = '%s': %s", kind,
+                  strcmp (kind, "ZERODHA") == 0 || strcmp (kind, "TRUEDATA") == 0
+                  ? "this build has no connector for it yet (only SIM)"
+                  : "unknown kind (expected SIM, ZERODHA or TRUEDATA)");
+        return -1;
+    }
+    strcpy (p->kind, kind);
+    const char *name = zconfig_get (section, "name", kind);
+    size_t len = strlen (name);
+    bool valid = len > 0 && len < TM_PROVIDER_MAX && strcmp (name, TM_STREAM_ALL) != 0;
+    for (size_t i = 0; i < len && valid; i++)
+        valid = (name [i] >= 'A' && name [i] <= 'Z') || (name [i] >= '0' && name [i] <= '9')
+             || name [i] == '_' || name [i] == '-';
+    if (!valid) {
+        snprintf (err, err_size, "config: provider/name = '%s': expected 1 to %d of A-Z 0-9 _ - "
+                  "and not ALL", name, TM_PROVIDER_MAX - 1);
+        return -1;
+    }
+    if (tm_config_provider_index (self, name) >= 0) {
+        snprintf (err, err_size, "config: provider/name = '%s': configured twice", name);
+        return -1;
+    }
+    strcpy (p->name, name);
+    uint64_t v;
+    const char *value;
+    if ((value = zconfig_get (section, "seed", NULL))) {
+        if (s_parse_uint ("provider", "seed", value, 0, UINT64_MAX, &v, err, err_size))
+            return -1;
+        p->seed = v;
+    }
+    if ((value = zconfig_get (section, "rate", NULL))) {
+        char *end;
+        double rate = strtod (value, &end);
+        if (!*value || *end || !(rate > 0) || rate > TM_SIM_RATE_MAX) {
+            snprintf (err, err_size, "config: provider/rate = '%s': expected ticks per second, "
+                      "more than 0 and at most %.0f", value, TM_SIM_RATE_MAX);
+            return -1;
+        }
+        p->rate = rate;
+    }
+    if ((value = zconfig_get (section, "symbols", NULL))) {
+        if (s_parse_uint ("provider", "symbols", value, 1, 1000000, &v, err, err_size))
+            return -1;
+        p->symbols = (size_t) v;
+    }
+    if ((value = zconfig_get (section, "connect_delay", NULL))) {
+        if (s_parse_uint ("provider", "connect_delay", value, 0, 86400000, &v, err, err_size))
+            return -1;
+        p->connect_delay_ms = (int64_t) v;
+    }
+    self->providers_count++;
+    return 0;
+}
+
+static tm_config_t *
+s_config_from (zconfig_t *root, char *err, size_t err_size)
+{
+    tm_config_t *self = (tm_config_t *) zmalloc (sizeof (tm_config_t));
+    assert (self);
+    strcpy (self->role, "core");
+    self->port = TM_DEFAULT_PORT;
+    strcpy (self->interface, TM_DEFAULT_INTERFACE);
+    self->max_subscriptions = TM_DEFAULT_MAX_SUBS;
+    self->max_message = TM_DEFAULT_MAX_MESSAGE;
+    self->queue_bytes = TM_DEFAULT_QUEUE_BYTES;
+    zconfig_t *section;
+    const char *value;
+    uint64_t v;
+
+    for (section = root ? zconfig_child (root) : NULL; section; section = zconfig_next (section)) {
+        const char *name = zconfig_name (section);
+        if (strcmp (name, "tickmux") == 0) {
+            if (s_check_keys (section, s_tickmux_keys, err, err_size))
+                goto failed;
+            if ((value = zconfig_get (section, "state_dir", NULL))
+            &&  s_copy (name, "state_dir", value, self->state_dir, sizeof self->state_dir,
+                        err, err_size))
+                goto failed;
+            if ((value = zconfig_get (section, "fake_time", NULL))
+            &&  s_copy (name, "fake_time", value, self->fake_time, sizeof self->fake_time,
+                        err, err_size))
+                goto failed;
+        }
+        else
+        if (strcmp (name, "gateway") == 0) {
+            if (s_check_keys (section, s_gateway_keys, err, err_size))
+                goto failed;
+            if ((value = zconfig_get (section, "port", NULL))) {
+                if (s_parse_uint (name, "port", value, 0, 65535, &v, err, err_size))
+                    goto failed;
+                self->port = (int) v;
+            }
+            if ((value = zconfig_get (section, "interface", NULL))
+            &&  s_copy (name, "interface", value, self->interface, sizeof self->interface,
+                        err, err_size))
+                goto failed;
+            if ((value = zconfig_get (section, "max_subscriptions", NULL))) {
+                if (s_parse_uint (name, "max_subscriptions", value, 1, 1000000, &v, err, err_size))
+                    goto failed;
+                self->max_subscriptions = (size_t) v;
+            }
+            if ((value = zconfig_get (section, "max_message", NULL))) {
+                if (s_parse_uint (name, "max_message", value, 256, 16777216, &v, err, err_size))
+                    goto failed;
+                self->max_message = (size_t) v;
+            }
+            if ((value = zconfig_get (section, "queue_bytes", NULL))) {
+                if (s_parse_uint (name, "queue_bytes", value, 65536, 1073741824, &v,
+                                  err, err_size))
+                    goto failed;
+                self->queue_bytes = (size_t) v;
+            }
+        }
+        else
+        if (strcmp (name, "provider") == 0) {
+            if (s_load_provider (self, section, err, err_size))
+                goto failed;
+        }
+        else
+        if (strcmp (name, "route") != 0) {
+            snprintf (err, err_size, "config: unknown section '%s' (expected one of: tickmux, "
+                      "gateway, provider, route)", name);
+            goto failed;
+        }
+    }
+    //  The demo default: no provider configured means the simulator.
+    if (self->providers_count == 0) {
+        tm_provider_config_t *p = &self->providers [self->providers_count++];
+        strcpy (p->name, "SIM");
+        strcpy (p->kind, "SIM");
+        p->seed = TM_DEFAULT_SIM_SEED;
+        p->rate = TM_DEFAULT_SIM_RATE;
+    }
+    const char *names [TM_PROVIDERS_MAX];
+    for (size_t i = 0; i < self->providers_count; i++)
+        names [i] = self->providers [i].name;
+    self->routes = tm_routes_new (names, self->providers_count);
+    for (section = root ? zconfig_child (root) : NULL; section; section = zconfig_next (section)) {
+        if (strcmp (zconfig_name (section), "route") != 0)
+            continue;
+        if (s_check_keys (section, s_route_keys, err, err_size))
+            goto failed;
+        const char *symbol = zconfig_get (section, "symbol", NULL);
+        const char *providers = zconfig_get (section, "providers", NULL);
+        if (!symbol || !providers) {
+            snprintf (err, err_size, "config: a route needs both symbol and providers");
+            goto failed;
+        }
+        char why [512];
+        if (tm_routes_add (self->routes, symbol, providers, why, sizeof why)) {
+            snprintf (err, err_size, "config: %s", why);
+            goto failed;
+        }
+    }
+    //  Environment beats the file
+    if ((value = getenv ("TICKMUX_FAKE_TIME")) && *value
+    &&  s_copy ("env", "TICKMUX_FAKE_TIME", value, self->fake_time, sizeof self->fake_time,
+                err, err_size))
+        goto failed;
+    //  STATE_DIRECTORY may list several directories separated by ':'; the first is ours.
+    if ((value = getenv ("STATE_DIRECTORY")) && *value) {
+        size_t len = strcspn (value, ":");
+        if (len >= sizeof self->state_dir) {
+            snprintf (err, err_size, "config: STATE_DIRECTORY is too long");
+            goto failed;
+        }
+        memcpy (self->state_dir, value, len);
+        self->state_dir [len] = '\0';
+    }
+    if (!self->state_dir [0]) {
+        const char *home = getenv ("HOME");
+        if (geteuid () == 0 || !home || !*home)
+            strcpy (self->state_dir, "/var/lib/tickmux");
+        else
+            snprintf (self->state_dir, sizeof self->state_dir, "%.400s/.local/state/tickmux", home);
+    }
+    if (self->fake_time [0]) {
+        int64_t ns;
+        if (tm_clock_parse (self->fake_time, &ns)) {
+            snprintf (err, err_size, "config: fake_time = '%s': expected seconds since the epoch "
+                      "or YYYY-MM-DDTHH:MM:SS followed by Z or +HH:MM", self->fake_time);
+            goto failed;
+        }
+    }
+    return self;
+
+failed:
+    tm_config_destroy (&self);
+    return NULL;
+}
+
+tm_config_t *
+tm_config_load_text (const char *text, char *err, size_t err_size)
+{
+    zconfig_t *root = NULL;
+    if (text && *text) {
+        root = zconfig_str_load (text);
+        if (!root) {
+            snprintf (err, err_size, "config: not valid ZPL (indent by 4 spaces, key = value)");
+            return NULL;
+        }
+    }
+    tm_config_t *self = s_config_from (root, err, err_size);
+    zconfig_destroy (&root);
+    return self;
+}
+
+tm_config_t *
+tm_config_load (const char *path, char *err, size_t err_size)
+{
+    zconfig_t *root = NULL;
+    if (path) {
+        if (access (path, R_OK) != 0) {
+            snprintf (err, err_size, "config: cannot read '%s': %s", path, strerror (errno));
+            return NULL;
+        }
+        root = zconfig_load (path);
+        if (!root) {
+            snprintf (err, err_size, "config: '%s' is not valid ZPL (indent by 4 spaces, "
+                      "key = value)", path);
+            return NULL;
+        }
+    }
+    tm_config_t *self = s_config_from (root, err, err_size);
+    zconfig_destroy (&root);
+    return self;
+}
+
+void
+tm_config_destroy (tm_config_t **self_p)
+{
+    assert (self_p);
+    if (*self_p) {
+        tm_config_t *self = *self_p;
+        tm_routes_destroy (&self->routes);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+int
+tm_config_provider_index (const tm_config_t *self, const char *name)
+{
+    for (size_t i = 0; i < self->providers_count; i++)
+        if (strcmp (self->providers [i].name, name) == 0)
+            return (int) i;
+    return -1;
+}

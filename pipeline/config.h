@@ -1,0 +1,67 @@
+//  config - the daemon's configuration: built-in default, ZPL file, environment, command line
+//
+//  Precedence: command line > environment > config file > built-in default (DESIGN.md 9).
+//  The built-in default needs no file: one simulator provider SIM, gateway on 127.0.0.1:8002.
+//  Every value is checked here, so actors receive a configuration that is already valid.
+//  Secrets are never stored in this struct's printable fields and never logged.
+
+#ifndef TM_CONFIG_H_INCLUDED
+#define TM_CONFIG_H_INCLUDED
+
+#include <limits.h>
+
+#define TM_PATH_MAX         512
+
+typedef struct {
+    char name [TM_PROVIDER_MAX];    //  Instance name, what "provider" carries on the wire
+    char kind [TM_PROVIDER_MAX];    //  SIM, ZERODHA or TRUEDATA
+    uint64_t seed;                  //  SIM: seed of the simulated market
+    double rate;                    //  SIM: ticks per second over all symbols
+    size_t symbols;                 //  SIM: how many symbols of the universe (0: all)
+    int64_t connect_delay_ms;       //  SIM: stay CONNECTING this long first (tests, demos)
+} tm_provider_config_t;
+
+typedef struct {
+    char role [16];                 //  "core" (the only role in this build) or "gateway"
+    char upstream [TM_PATH_MAX];    //  Core feed endpoint, for role gateway
+    int port;                       //  Gateway TCP port (0: any free port, logged)
+    char interface [64];            //  Gateway listen address
+    char state_dir [TM_PATH_MAX];   //  State directory, resolved
+    char fake_time [64];            //  Injectable clock start, tests only ("" = real)
+    size_t max_subscriptions;       //  Per client
+    size_t max_message;             //  Largest client text message, bytes (close 1009 past it)
+    size_t queue_bytes;             //  Per-client outgoing queue bound, bytes
+    size_t providers_count;         //  Entries in providers
+    tm_provider_config_t providers [TM_PROVIDERS_MAX];
+    tm_routes_t *routes;            //  Route table over the providers (owned)
+} tm_config_t;
+
+//  Defaults of the knobs above
+#define TM_DEFAULT_PORT             8002
+#define TM_DEFAULT_INTERFACE        "127.0.0.1"
+#define TM_DEFAULT_MAX_SUBS         1000
+#define TM_DEFAULT_MAX_MESSAGE      (64 * 1024)
+#define TM_DEFAULT_QUEUE_BYTES      (4 * 1024 * 1024)
+#define TM_DEFAULT_SIM_RATE         200.0
+#define TM_DEFAULT_SIM_SEED         1
+#define TM_SIM_RATE_MAX             10000000.0
+
+//  Load a configuration. path NULL means no file (the built-in default, then environment).
+//  Caller owns return value and must destroy it when done. On failure returns NULL and
+//  writes why into err, naming the key and the value that is wrong.
+tm_config_t *
+    tm_config_load (const char *path, char *err, size_t err_size);
+
+//  Load from ZPL text in memory (tests). Same contract as tm_config_load.
+tm_config_t *
+    tm_config_load_text (const char *text, char *err, size_t err_size);
+
+//  Destroy and set *self_p to NULL. Safe on NULL.
+void
+    tm_config_destroy (tm_config_t **self_p);
+
+//  Index of a provider instance by name, or -1.
+int
+    tm_config_provider_index (const tm_config_t *self, const char *name);
+
+#endif

@@ -1,0 +1,220 @@
+//  normalizer - raw provider ticks to normalized ticks (see normalizer.h)
+//
+//  Does not know any provider's wire format: connectors decode their frames into tm_tick_t
+//  already. What it owns is what must be the same for every provider: the canonical symbol,
+//  the sanity checks, the per-(provider, symbol) sequence numbers and the norm timestamp.
+
+#include "tickmux.h"
+#include "normalizer.h"
+
+typedef struct {
+    zsock_t *pipe;                  //  Actor command pipe
+    zsock_t *raw;                   //  SUB, bound: every connector connects
+    zsock_t *norm;                  //  PUB, bound: arbiter and gateway connect
+    zpoller_t *poller;              //  Pipe and raw
+    const tm_config_t *config;      //  Borrowed from main
+    zhashx_t *seqs [TM_PROVIDERS_MAX];  //  Per provider: symbol -> uint64_t * last seq (owned)
+    tm_tick_t in [TM_BATCH_MAX];    //  Decoded raw batch
+    tm_tick_t out [TM_BATCH_MAX];   //  Accepted ticks, to publish
+    msgpack_sbuffer buf;            //  Scratch for encoding
+    uint64_t ticks_in;              //  Raw ticks decoded
+    uint64_t ticks_out;             //  Ticks published
+    uint64_t rejected;              //  Ticks dropped by the checks
+    uint64_t malformed;             //  Messages that did not decode
+    uint64_t send_failures;         //  Messages the PUB refused
+    bool terminated;                //  $TERM received
+} self_t;
+
+static void
+s_free_counter (void **item_p)
+{
+    free (*item_p);
+    *item_p = NULL;
+}
+
+static self_t *
+s_self_new (zsock_t *pipe, const tm_config_t *config)
+{
+    self_t *self = (self_t *) zmalloc (sizeof (self_t));
+    assert (self);
+    self->pipe = pipe;
+    self->config = config;
+    self->raw = zsock_new (ZMQ_SUB);
+    self->norm = zsock_new (ZMQ_PUB);
+    assert (self->raw && self->norm);
+    zsock_set_rcvhwm (self->raw, TM_BUS_HWM);
+    zsock_set_sndhwm (self->norm, TM_BUS_HWM);
+    zsock_set_subscribe (self->raw, "");
+    for (size_t i = 0; i < config->providers_count; i++) {
+        self->seqs [i] = zhashx_new ();
+        zhashx_set_destructor (self->seqs [i], s_free_counter);
+    }
+    self->poller = zpoller_new (pipe, self->raw, NULL);
+    zpoller_set_nonstop (self->poller, true);
+    msgpack_sbuffer_init (&self->buf);
+    return self;
+}
+
+static void
+s_self_destroy (self_t **self_p)
+{
+    self_t *self = *self_p;
+    if (self) {
+        zpoller_destroy (&self->poller);
+        zsock_destroy (&self->raw);
+        zsock_destroy (&self->norm);
+        for (size_t i = 0; i < TM_PROVIDERS_MAX; i++)
+            zhashx_destroy (&self->seqs [i]);
+        msgpack_sbuffer_destroy (&self->buf);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+static uint64_t
+s_next_seq (self_t *self, int provider, const char *symbol)
+{
+    uint64_t *seq = (uint64_t *) zhashx_lookup (self->seqs [provider], symbol);
+    if (!seq) {
+        seq = (uint64_t *) zmalloc (sizeof (uint64_t));
+        assert (seq);
+        zhashx_insert (self->seqs [provider], symbol, seq);
+    }
+    return ++*seq;
+}
+
+static bool
+s_price_ok (double price)
+{
+    return isfinite (price) && price > 0;
+}
+
+static void
+s_handle_ticks (self_t *self, zframe_t *body)
+{
+    size_t count;
+    if (tm_tick_decode (zframe_data (body), zframe_size (body), self->in, TM_BATCH_MAX, &count)) {
+        if (self->malformed++ == 0)
+            zsys_warning ("normalizer: malformed raw tick body size=%zu (logged once)",
+                          zframe_size (body));
+        return;
+    }
+    self->ticks_in += count;
+    int64_t now = tm_clock_now_ns ();
+    size_t accepted = 0;
+    for (size_t i = 0; i < count; i++) {
+        tm_tick_t *tick = &self->in [i];
+        int provider = tm_config_provider_index (self->config, tick->provider);
+        if (provider < 0 || !s_price_ok (tick->last_price)
+        ||  tick->volume < 0 || tick->last_quantity < 0) {
+            if (self->rejected++ == 0)
+                zsys_warning ("normalizer: rejected tick provider=%s symbol=%s price=%g "
+                              "(logged once)", tick->provider, tick->symbol, tick->last_price);
+            continue;
+        }
+        tm_tick_t *out = &self->out [accepted++];
+        *out = *tick;
+        //  The provider's own stream: named after the instance, numbered per symbol.
+        memcpy (out->stream, out->provider, sizeof out->stream);
+        out->seq = s_next_seq (self, provider, out->symbol);
+        out->norm_ts = now;
+        out->pub_ts = now;
+    }
+    if (accepted == 0)
+        return;
+    if (tm_tick_publish (self->norm, TM_TOPIC_MD, self->out, accepted, &self->buf))
+        self->send_failures++;
+    else
+        self->ticks_out += accepted;
+}
+
+static void
+s_handle_raw (self_t *self)
+{
+    //  A bounded batch per wake-up, so the pipe is never starved.
+    for (int i = 0; i < 64 && (zsock_events (self->raw) & ZMQ_POLLIN); i++) {
+        zmsg_t *msg = zmsg_recv (self->raw);
+        if (!msg)
+            return;
+        zframe_t *topic = zmsg_first (msg);
+        zframe_t *body = zmsg_next (msg);
+        if (!body || zmsg_size (msg) != 2) {
+            self->malformed++;
+        }
+        else
+        if (zframe_size (topic) > strlen (TM_TOPIC_RAW)
+        &&  memcmp (zframe_data (topic), TM_TOPIC_RAW, strlen (TM_TOPIC_RAW)) == 0)
+            s_handle_ticks (self, body);
+        else
+        if (zframe_size (topic) > strlen (TM_TOPIC_STATUS)
+        &&  memcmp (zframe_data (topic), TM_TOPIC_STATUS, strlen (TM_TOPIC_STATUS)) == 0) {
+            //  Status passes through once it decodes; symbols are canonical for SIM already.
+            tm_status_t status;
+            if (tm_status_decode (zframe_data (body), zframe_size (body), &status, NULL) == 0) {
+                if (zmsg_send (&msg, self->norm) == -1)
+                    self->send_failures++;
+            }
+            else
+                self->malformed++;
+        }
+        else
+            self->malformed++;
+        zmsg_destroy (&msg);
+    }
+}
+
+static void
+s_handle_pipe (self_t *self)
+{
+    zmsg_t *msg = zmsg_recv (self->pipe);
+    if (!msg) {
+        self->terminated = true;
+        return;
+    }
+    char *command = zmsg_popstr (msg);
+    if (command && streq (command, "$TERM"))
+        self->terminated = true;
+    else
+    if (command && streq (command, "STATS")) {
+        char json [256];
+        snprintf (json, sizeof json, "{\"ticks_in\":%" PRIu64 ",\"ticks_out\":%" PRIu64
+                  ",\"rejected\":%" PRIu64 ",\"malformed\":%" PRIu64 "}", self->ticks_in,
+                  self->ticks_out, self->rejected, self->malformed);
+        zsock_send (self->pipe, "ss", "STATS", json);
+    }
+    else
+        zsys_error ("normalizer: unknown pipe command '%s'", command ? command : "");
+    free (command);
+    zmsg_destroy (&msg);
+}
+
+void
+tm_normalizer_actor (zsock_t *pipe, void *args)
+{
+    self_t *self = s_self_new (pipe, (const tm_config_t *) args);
+    zsock_signal (pipe, 0);
+    if (tm_actor_wait_start (pipe)) {
+        s_self_destroy (&self);
+        return;
+    }
+    int rc = zsock_bind (self->raw, "%s", TM_BUS_RAW) == 0
+          && zsock_bind (self->norm, "%s", TM_BUS_NORM) == 0 ? 0 : 1;
+    zsock_signal (pipe, (byte) rc);
+    if (rc) {
+        zsys_error ("normalizer: cannot bind the bus: %s", zmq_strerror (zmq_errno ()));
+        s_self_destroy (&self);
+        return;
+    }
+    while (!self->terminated) {
+        void *which = zpoller_wait (self->poller, -1);
+        if (which == self->pipe)
+            s_handle_pipe (self);
+        else
+        if (which == self->raw)
+            s_handle_raw (self);
+    }
+    zsys_info ("normalizer: stopped ticks_in=%" PRIu64 " ticks_out=%" PRIu64 " rejected=%"
+               PRIu64 " malformed=%" PRIu64, self->ticks_in, self->ticks_out, self->rejected,
+               self->malformed);
+    s_self_destroy (&self);
+}

@@ -1,0 +1,171 @@
+//  status - provider status records and their msgpack codec (see status.h)
+
+#include "tickmux.h"
+
+static const char *s_state_names [TM_STATE_COUNT] = {
+    "CONNECTING", "CONNECTED", "STALE", "DISCONNECTED", "AUTH_FAILED"
+};
+
+const char *
+tm_state_name (tm_state_t state)
+{
+    return (state >= 0 && state < TM_STATE_COUNT) ? s_state_names [state] : "UNKNOWN";
+}
+
+int
+tm_state_parse (const char *name, tm_state_t *state)
+{
+    for (int i = 0; name && i < TM_STATE_COUNT; i++)
+        if (strcmp (name, s_state_names [i]) == 0) {
+            *state = (tm_state_t) i;
+            return 0;
+        }
+    return -1;
+}
+
+#define PACK_KEY(pk, k) (msgpack_pack_str ((pk), sizeof (k) - 1), \
+                         msgpack_pack_str_body ((pk), (k), sizeof (k) - 1))
+
+static void
+s_pack_str (msgpack_packer *pk, const char *s)
+{
+    size_t len = strlen (s);
+    msgpack_pack_str (pk, len);
+    msgpack_pack_str_body (pk, s, len);
+}
+
+int
+tm_status_encode (const tm_status_t *st, msgpack_sbuffer *buf)
+{
+    assert (st && buf);
+    assert (st->symbols_count <= TM_STATUS_SYMBOLS_MAX);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, buf, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 12);
+    PACK_KEY (&pk, "v");                msgpack_pack_uint8 (&pk, 1);
+    PACK_KEY (&pk, "kind");             PACK_KEY (&pk, "status");
+    PACK_KEY (&pk, "provider");         s_pack_str (&pk, st->provider);
+    PACK_KEY (&pk, "provider_kind");    s_pack_str (&pk, st->kind);
+    PACK_KEY (&pk, "state");            s_pack_str (&pk, tm_state_name (st->state));
+    PACK_KEY (&pk, "reason");           s_pack_str (&pk, st->reason);
+    PACK_KEY (&pk, "ts");               msgpack_pack_int64 (&pk, st->ts);
+    PACK_KEY (&pk, "messages");         msgpack_pack_uint64 (&pk, st->messages);
+    PACK_KEY (&pk, "errors");           msgpack_pack_uint64 (&pk, st->errors);
+    PACK_KEY (&pk, "symbols_total");    msgpack_pack_uint32 (&pk, st->symbols_total);
+    PACK_KEY (&pk, "symbols_offset");   msgpack_pack_uint32 (&pk, st->symbols_offset);
+    PACK_KEY (&pk, "symbols");
+    msgpack_pack_array (&pk, st->symbols_count);
+    for (uint32_t i = 0; i < st->symbols_count; i++)
+        s_pack_str (&pk, st->symbols [i]);
+    return 0;
+}
+
+#define KEY_IS(k) (len == sizeof (k) - 1 && memcmp (key, (k), sizeof (k) - 1) == 0)
+
+int
+tm_status_decode (const void *data, size_t size, tm_status_t *st,
+                  char (*symbols) [TM_SYMBOL_MAX])
+{
+    assert (st);
+    memset (st, 0, sizeof *st);
+    st->symbols = symbols;
+    if (!data || size == 0 || size > TM_BODY_MAX)
+        return TM_MALFORMED;
+    tm_mp_reader_t r;
+    tm_mp_reader_init (&r, data, size);
+    uint32_t pairs;
+    if (tm_mp_read_map (&r, &pairs))
+        return TM_MALFORMED;
+    uint32_t seen = 0;
+    for (uint32_t i = 0; i < pairs && !r.failed; i++) {
+        const char *key;
+        uint32_t len;
+        if (tm_mp_read_str (&r, &key, &len))
+            return TM_MALFORMED;
+        if (KEY_IS ("v")) {
+            uint64_t v;
+            if (tm_mp_read_uint (&r, &v) || v != 1)
+                return TM_MALFORMED;
+            seen |= 1;
+        }
+        else
+        if (KEY_IS ("kind")) {
+            char kind [16];
+            if (tm_mp_read_cstr (&r, kind, sizeof kind) || strcmp (kind, "status"))
+                return TM_MALFORMED;
+            seen |= 2;
+        }
+        else
+        if (KEY_IS ("provider")) {
+            tm_mp_read_cstr (&r, st->provider, sizeof st->provider);
+            seen |= 4;
+        }
+        else
+        if (KEY_IS ("state")) {
+            char name [24];
+            if (tm_mp_read_cstr (&r, name, sizeof name) || tm_state_parse (name, &st->state))
+                return TM_MALFORMED;
+            seen |= 8;
+        }
+        else
+        if (KEY_IS ("provider_kind"))   tm_mp_read_cstr (&r, st->kind, sizeof st->kind);
+        else
+        if (KEY_IS ("reason"))          tm_mp_read_cstr (&r, st->reason, sizeof st->reason);
+        else
+        if (KEY_IS ("ts"))              tm_mp_read_int (&r, &st->ts);
+        else
+        if (KEY_IS ("messages"))        tm_mp_read_uint (&r, &st->messages);
+        else
+        if (KEY_IS ("errors"))          tm_mp_read_uint (&r, &st->errors);
+        else
+        if (KEY_IS ("symbols_total") || KEY_IS ("symbols_offset")) {
+            uint64_t v;
+            if (tm_mp_read_uint (&r, &v) || v > TM_UNIVERSE_MAX)
+                return TM_MALFORMED;
+            if (KEY_IS ("symbols_total"))
+                st->symbols_total = (uint32_t) v;
+            else
+                st->symbols_offset = (uint32_t) v;
+        }
+        else
+        if (KEY_IS ("symbols")) {
+            uint32_t n;
+            if (tm_mp_read_array (&r, &n) || n > TM_STATUS_SYMBOLS_MAX)
+                return TM_MALFORMED;
+            for (uint32_t k = 0; k < n; k++) {
+                if (symbols) {
+                    if (tm_mp_read_cstr (&r, symbols [k], TM_SYMBOL_MAX) || !symbols [k][0])
+                        return TM_MALFORMED;
+                }
+                else
+                if (tm_mp_skip (&r))
+                    return TM_MALFORMED;
+            }
+            st->symbols_count = symbols ? n : 0;
+        }
+        else
+            tm_mp_skip (&r);
+    }
+    if (tm_mp_finish (&r) || seen != 15 || !st->provider [0])
+        return TM_MALFORMED;
+    if (st->symbols_offset + (uint64_t) st->symbols_count > TM_UNIVERSE_MAX)
+        return TM_MALFORMED;
+    return 0;
+}
+
+int
+tm_status_publish (zsock_t *pub, const tm_status_t *st, msgpack_sbuffer *buf)
+{
+    char topic [TM_TOPIC_MAX];
+    snprintf (topic, sizeof topic, "%s%s", TM_TOPIC_STATUS, st->provider);
+    msgpack_sbuffer_clear (buf);
+    tm_status_encode (st, buf);
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addstr (msg, topic);
+    zmsg_addmem (msg, buf->data, buf->size);
+    if (zmsg_send (&msg, pub) == -1) {
+        zmsg_destroy (&msg);
+        return -1;
+    }
+    return 0;
+}

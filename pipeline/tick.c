@@ -1,0 +1,503 @@
+//  tick - the tick record's msgpack codec and its MARKET_DATA JSON (see tick.h)
+//
+//  Encoding uses msgpack-c's packer; decoding uses the bounded reader in mp.c, never
+//  msgpack-c's unpacker, which allocates what outside bytes declare.
+
+#include "tickmux.h"
+
+static void
+s_pack_str (msgpack_packer *pk, const char *s)
+{
+    size_t len = strlen (s);
+    msgpack_pack_str (pk, len);
+    msgpack_pack_str_body (pk, s, len);
+}
+
+//  Keys are short literals: pack them without strlen at run time.
+#define PACK_KEY(pk, k) (msgpack_pack_str ((pk), sizeof (k) - 1), \
+                         msgpack_pack_str_body ((pk), (k), sizeof (k) - 1))
+
+static void
+s_pack_levels (msgpack_packer *pk, const tm_level_t *levels, size_t count)
+{
+    msgpack_pack_array (pk, count);
+    for (size_t i = 0; i < count; i++) {
+        msgpack_pack_array (pk, 3);
+        msgpack_pack_double (pk, levels [i].price);
+        msgpack_pack_int64 (pk, levels [i].quantity);
+        msgpack_pack_int32 (pk, levels [i].orders);
+    }
+}
+
+static void
+s_pack_tick (msgpack_packer *pk, const tm_tick_t *t)
+{
+    size_t pairs = 12;                  //  v kind stream provider symbol token seq src_seq
+                                        //  last_price exchange_ts recv_ts norm_ts + pub_ts below
+    pairs += 1;
+    if (t->fields & TM_TICK_QUOTE)
+        pairs += 6;
+    if (t->fields & TM_TICK_BOOK)
+        pairs += 4;
+    if (t->fields & TM_TICK_OI)
+        pairs += 1;
+    if (t->fields & TM_TICK_DEPTH)
+        pairs += 1;
+    msgpack_pack_map (pk, pairs);
+    PACK_KEY (pk, "v");             msgpack_pack_uint8 (pk, TM_TICK_VERSION);
+    PACK_KEY (pk, "kind");          PACK_KEY (pk, "tick");
+    PACK_KEY (pk, "stream");        s_pack_str (pk, t->stream);
+    PACK_KEY (pk, "provider");      s_pack_str (pk, t->provider);
+    PACK_KEY (pk, "symbol");        s_pack_str (pk, t->symbol);
+    PACK_KEY (pk, "token");         s_pack_str (pk, t->token);
+    PACK_KEY (pk, "seq");           msgpack_pack_uint64 (pk, t->seq);
+    PACK_KEY (pk, "src_seq");       msgpack_pack_uint64 (pk, t->src_seq);
+    PACK_KEY (pk, "last_price");    msgpack_pack_double (pk, t->last_price);
+    if (t->fields & TM_TICK_QUOTE) {
+        PACK_KEY (pk, "last_quantity"); msgpack_pack_int64 (pk, t->last_quantity);
+        PACK_KEY (pk, "volume");    msgpack_pack_int64 (pk, t->volume);
+        PACK_KEY (pk, "open");      msgpack_pack_double (pk, t->open);
+        PACK_KEY (pk, "high");      msgpack_pack_double (pk, t->high);
+        PACK_KEY (pk, "low");       msgpack_pack_double (pk, t->low);
+        PACK_KEY (pk, "close");     msgpack_pack_double (pk, t->close);
+    }
+    if (t->fields & TM_TICK_BOOK) {
+        PACK_KEY (pk, "bid_price");     msgpack_pack_double (pk, t->bid_price);
+        PACK_KEY (pk, "bid_quantity");  msgpack_pack_int64 (pk, t->bid_quantity);
+        PACK_KEY (pk, "ask_price");     msgpack_pack_double (pk, t->ask_price);
+        PACK_KEY (pk, "ask_quantity");  msgpack_pack_int64 (pk, t->ask_quantity);
+    }
+    if (t->fields & TM_TICK_OI) {
+        PACK_KEY (pk, "oi");        msgpack_pack_int64 (pk, t->oi);
+    }
+    if (t->fields & TM_TICK_DEPTH) {
+        PACK_KEY (pk, "depth");
+        msgpack_pack_map (pk, 2);
+        PACK_KEY (pk, "bids");      s_pack_levels (pk, t->bids, t->bid_levels);
+        PACK_KEY (pk, "asks");      s_pack_levels (pk, t->asks, t->ask_levels);
+    }
+    PACK_KEY (pk, "exchange_ts");   msgpack_pack_int64 (pk, t->exchange_ts);
+    PACK_KEY (pk, "recv_ts");       msgpack_pack_int64 (pk, t->recv_ts);
+    PACK_KEY (pk, "norm_ts");       msgpack_pack_int64 (pk, t->norm_ts);
+    PACK_KEY (pk, "pub_ts");        msgpack_pack_int64 (pk, t->pub_ts);
+}
+
+int
+tm_tick_encode (const tm_tick_t *ticks, size_t count, msgpack_sbuffer *buf)
+{
+    assert (ticks && buf);
+    assert (count >= 1 && count <= TM_BATCH_MAX);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, buf, msgpack_sbuffer_write);
+    if (count > 1)
+        msgpack_pack_array (&pk, count);
+    for (size_t i = 0; i < count; i++)
+        s_pack_tick (&pk, &ticks [i]);
+    return 0;
+}
+
+static int
+s_read_levels (tm_mp_reader_t *r, tm_level_t *levels, uint8_t *count)
+{
+    uint32_t n;
+    if (tm_mp_read_array (r, &n) || n > TM_DEPTH_MAX)
+        return TM_MALFORMED;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t parts;
+        int64_t orders = 0;
+        if (tm_mp_read_array (r, &parts) || parts < 2 || parts > 3
+        ||  tm_mp_read_double (r, &levels [i].price)
+        ||  tm_mp_read_int (r, &levels [i].quantity)
+        ||  (parts == 3 && tm_mp_read_int (r, &orders))
+        ||  orders < 0 || orders > INT32_MAX)
+            return TM_MALFORMED;
+        levels [i].orders = (int32_t) orders;
+    }
+    *count = (uint8_t) n;
+    return 0;
+}
+
+static int
+s_read_depth (tm_mp_reader_t *r, tm_tick_t *t)
+{
+    uint32_t pairs;
+    if (tm_mp_read_map (r, &pairs))
+        return TM_MALFORMED;
+    for (uint32_t i = 0; i < pairs; i++) {
+        const char *key;
+        uint32_t len;
+        if (tm_mp_read_str (r, &key, &len))
+            return TM_MALFORMED;
+        if (len == 4 && memcmp (key, "bids", 4) == 0) {
+            if (s_read_levels (r, t->bids, &t->bid_levels))
+                return TM_MALFORMED;
+        }
+        else
+        if (len == 4 && memcmp (key, "asks", 4) == 0) {
+            if (s_read_levels (r, t->asks, &t->ask_levels))
+                return TM_MALFORMED;
+        }
+        else
+        if (tm_mp_skip (r))
+            return TM_MALFORMED;
+    }
+    return 0;
+}
+
+#define KEY_IS(k) (len == sizeof (k) - 1 && memcmp (key, (k), sizeof (k) - 1) == 0)
+
+//  Decode one tick map. Required: v == 1, kind "tick", stream, provider, symbol, last_price.
+static int
+s_read_tick (tm_mp_reader_t *r, tm_tick_t *t)
+{
+    uint32_t pairs;
+    if (tm_mp_read_map (r, &pairs))
+        return TM_MALFORMED;
+    memset (t, 0, sizeof *t);
+    uint32_t seen = 0;                  //  Required keys found, as bits
+    for (uint32_t i = 0; i < pairs && !r->failed; i++) {
+        const char *key;
+        uint32_t len;
+        if (tm_mp_read_str (r, &key, &len))
+            return TM_MALFORMED;
+        if (KEY_IS ("v")) {
+            uint64_t v;
+            if (tm_mp_read_uint (r, &v) || v != TM_TICK_VERSION)
+                return TM_MALFORMED;
+            seen |= 1;
+        }
+        else
+        if (KEY_IS ("kind")) {
+            const char *kind;
+            uint32_t klen;
+            if (tm_mp_read_str (r, &kind, &klen) || klen != 4 || memcmp (kind, "tick", 4))
+                return TM_MALFORMED;
+            seen |= 2;
+        }
+        else
+        if (KEY_IS ("stream")) {
+            tm_mp_read_cstr (r, t->stream, sizeof t->stream);
+            seen |= 4;
+        }
+        else
+        if (KEY_IS ("provider")) {
+            tm_mp_read_cstr (r, t->provider, sizeof t->provider);
+            seen |= 8;
+        }
+        else
+        if (KEY_IS ("symbol")) {
+            tm_mp_read_cstr (r, t->symbol, sizeof t->symbol);
+            seen |= 16;
+        }
+        else
+        if (KEY_IS ("last_price")) {
+            tm_mp_read_double (r, &t->last_price);
+            seen |= 32;
+        }
+        else
+        if (KEY_IS ("token"))           tm_mp_read_cstr (r, t->token, sizeof t->token);
+        else
+        if (KEY_IS ("seq"))             tm_mp_read_uint (r, &t->seq);
+        else
+        if (KEY_IS ("src_seq"))         tm_mp_read_uint (r, &t->src_seq);
+        else
+        if (KEY_IS ("last_quantity")) { tm_mp_read_int (r, &t->last_quantity); t->fields |= TM_TICK_QUOTE; }
+        else
+        if (KEY_IS ("volume"))        { tm_mp_read_int (r, &t->volume); t->fields |= TM_TICK_QUOTE; }
+        else
+        if (KEY_IS ("open"))          { tm_mp_read_double (r, &t->open); t->fields |= TM_TICK_QUOTE; }
+        else
+        if (KEY_IS ("high"))          { tm_mp_read_double (r, &t->high); t->fields |= TM_TICK_QUOTE; }
+        else
+        if (KEY_IS ("low"))           { tm_mp_read_double (r, &t->low); t->fields |= TM_TICK_QUOTE; }
+        else
+        if (KEY_IS ("close"))         { tm_mp_read_double (r, &t->close); t->fields |= TM_TICK_QUOTE; }
+        else
+        if (KEY_IS ("bid_price"))     { tm_mp_read_double (r, &t->bid_price); t->fields |= TM_TICK_BOOK; }
+        else
+        if (KEY_IS ("bid_quantity"))  { tm_mp_read_int (r, &t->bid_quantity); t->fields |= TM_TICK_BOOK; }
+        else
+        if (KEY_IS ("ask_price"))     { tm_mp_read_double (r, &t->ask_price); t->fields |= TM_TICK_BOOK; }
+        else
+        if (KEY_IS ("ask_quantity"))  { tm_mp_read_int (r, &t->ask_quantity); t->fields |= TM_TICK_BOOK; }
+        else
+        if (KEY_IS ("oi"))            { tm_mp_read_int (r, &t->oi); t->fields |= TM_TICK_OI; }
+        else
+        if (KEY_IS ("depth"))         { s_read_depth (r, t); t->fields |= TM_TICK_DEPTH; }
+        else
+        if (KEY_IS ("exchange_ts"))     tm_mp_read_int (r, &t->exchange_ts);
+        else
+        if (KEY_IS ("recv_ts"))         tm_mp_read_int (r, &t->recv_ts);
+        else
+        if (KEY_IS ("norm_ts"))         tm_mp_read_int (r, &t->norm_ts);
+        else
+        if (KEY_IS ("pub_ts"))          tm_mp_read_int (r, &t->pub_ts);
+        else
+            tm_mp_skip (r);             //  A field from a newer minor version
+    }
+    if (r->failed || seen != 63 || !t->stream [0] || !t->provider [0] || !t->symbol [0])
+        return TM_MALFORMED;
+    return 0;
+}
+
+int
+tm_tick_decode (const void *data, size_t size, tm_tick_t *ticks, size_t max, size_t *count)
+{
+    assert (ticks && count);
+    *count = 0;
+    if (!data || size == 0 || size > TM_BODY_MAX || max == 0)
+        return TM_MALFORMED;
+    tm_mp_reader_t r;
+    tm_mp_reader_init (&r, data, size);
+    size_t n = 1;
+    if (tm_mp_next_is_array (&r)) {
+        uint32_t items;
+        if (tm_mp_read_array (&r, &items) || items == 0 || items > max || items > TM_BATCH_MAX)
+            return TM_MALFORMED;
+        n = items;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (s_read_tick (&r, &ticks [i]))
+            return TM_MALFORMED;
+    if (tm_mp_finish (&r))
+        return TM_MALFORMED;
+    *count = n;
+    return 0;
+}
+
+bool
+tm_tick_body_is_tick (const void *data, size_t size)
+{
+    tm_mp_reader_t r;
+    tm_mp_reader_init (&r, data, size);
+    uint32_t n;
+    if (tm_mp_next_is_array (&r) && (tm_mp_read_array (&r, &n) || n == 0))
+        return false;
+    uint32_t pairs;
+    if (tm_mp_read_map (&r, &pairs))
+        return false;
+    for (uint32_t i = 0; i < pairs; i++) {
+        const char *key, *val;
+        uint32_t len, vlen;
+        if (tm_mp_read_str (&r, &key, &len))
+            return false;
+        if (KEY_IS ("kind"))
+            return tm_mp_read_str (&r, &val, &vlen) == 0 && vlen == 4 && memcmp (val, "tick", 4) == 0;
+        if (tm_mp_skip (&r))
+            return false;
+    }
+    return false;
+}
+
+int
+tm_tick_publish (zsock_t *pub, const char *prefix, const tm_tick_t *ticks, size_t count,
+                 msgpack_sbuffer *buf)
+{
+    assert (pub && prefix && ticks && buf);
+    bool one_symbol = true;
+    for (size_t i = 1; i < count && one_symbol; i++)
+        one_symbol = strcmp (ticks [i].symbol, ticks [0].symbol) == 0
+                  && strcmp (ticks [i].stream, ticks [0].stream) == 0;
+    char topic [TM_TOPIC_MAX];
+    if (tm_bus_topic (topic, sizeof topic, prefix, ticks [0].stream,
+                      one_symbol ? ticks [0].symbol : NULL) < 0)
+        return -1;
+    msgpack_sbuffer_clear (buf);
+    tm_tick_encode (ticks, count, buf);
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addstr (msg, topic);
+    zmsg_addmem (msg, buf->data, buf->size);
+    if (zmsg_send (&msg, pub) == -1) {
+        zmsg_destroy (&msg);
+        return -1;
+    }
+    return 0;
+}
+
+//  ------------------------------------------------------------------------------------------
+//  MARKET_DATA JSON, hand-written for the fixed shape (about 20 times faster than a general
+//  JSON library, DESIGN.md 7). Tested against jansson's parser.
+
+typedef struct {
+    char *p;                        //  Next byte to write
+    char *end;                      //  One past the last usable byte
+    bool overflow;                  //  Set when something did not fit
+} s_out_t;
+
+static void
+s_put (s_out_t *o, const char *s, size_t len)
+{
+    if (o->overflow || (size_t) (o->end - o->p) < len) {
+        o->overflow = true;
+        return;
+    }
+    memcpy (o->p, s, len);
+    o->p += len;
+}
+
+#define PUT_LIT(o, s) s_put ((o), (s), sizeof (s) - 1)
+
+static void
+s_put_uint (s_out_t *o, uint64_t v)
+{
+    char tmp [24];
+    char *q = tmp + sizeof tmp;
+    do {
+        *--q = (char) ('0' + v % 10);
+        v /= 10;
+    } while (v);
+    s_put (o, q, (size_t) (tmp + sizeof tmp - q));
+}
+
+static void
+s_put_int (s_out_t *o, int64_t v)
+{
+    if (v < 0) {
+        PUT_LIT (o, "-");
+        s_put_uint (o, (uint64_t) 0 - (uint64_t) v);
+    }
+    else
+        s_put_uint (o, (uint64_t) v);
+}
+
+//  Prices have at most 4 decimals (currency derivatives tick in 0.0025): print them exactly
+//  from a rounded fixed-point value, trailing zeros trimmed. Larger magnitudes fall back to %.17g.
+static void
+s_put_price (s_out_t *o, double v)
+{
+    if (!isfinite (v)) {
+        PUT_LIT (o, "null");
+        return;
+    }
+    if (fabs (v) >= 1e14) {
+        char tmp [32];
+        int len = snprintf (tmp, sizeof tmp, "%.17g", v);
+        s_put (o, tmp, (size_t) len);
+        return;
+    }
+    int64_t fixed = llround (v * 10000.0);
+    if (fixed < 0) {
+        PUT_LIT (o, "-");
+        fixed = -fixed;
+    }
+    s_put_uint (o, (uint64_t) (fixed / 10000));
+    int frac = (int) (fixed % 10000);
+    if (frac) {
+        char digits [6] = { '.', (char) ('0' + frac / 1000), (char) ('0' + frac / 100 % 10),
+                            (char) ('0' + frac / 10 % 10), (char) ('0' + frac % 10), 0 };
+        size_t len = 5;
+        while (digits [len - 1] == '0')
+            len--;
+        s_put (o, digits, len);
+    }
+}
+
+//  Our strings come from the codec, which bounded them, but may still hold quotes or
+//  control bytes from a provider: escape them.
+static void
+s_put_str (s_out_t *o, const char *s)
+{
+    PUT_LIT (o, "\"");
+    for (; *s; s++) {
+        unsigned char c = (unsigned char) *s;
+        if (c == '"' || c == '\\') {
+            char esc [2] = { '\\', (char) c };
+            s_put (o, esc, 2);
+        }
+        else
+        if (c < 0x20) {
+            char esc [8];
+            snprintf (esc, sizeof esc, "\\u%04x", c);
+            s_put (o, esc, 6);
+        }
+        else
+            s_put (o, (const char *) &c, 1);
+    }
+    PUT_LIT (o, "\"");
+}
+
+static void
+s_put_levels (s_out_t *o, const tm_level_t *levels, size_t count)
+{
+    PUT_LIT (o, "[");
+    for (size_t i = 0; i < count; i++) {
+        if (i)
+            PUT_LIT (o, ",");
+        PUT_LIT (o, "[");
+        s_put_price (o, levels [i].price);
+        PUT_LIT (o, ",");
+        s_put_int (o, levels [i].quantity);
+        PUT_LIT (o, ",");
+        s_put_int (o, levels [i].orders);
+        PUT_LIT (o, "]");
+    }
+    PUT_LIT (o, "]");
+}
+
+int
+tm_tick_to_json (const tm_tick_t *t, char *buf, size_t size)
+{
+    assert (t && buf);
+    s_out_t o = { buf, buf + size, false };
+    PUT_LIT (&o, "{\"type\":\"MARKET_DATA\",\"stream\":");
+    s_put_str (&o, t->stream);
+    PUT_LIT (&o, ",\"provider\":");
+    s_put_str (&o, t->provider);
+    PUT_LIT (&o, ",\"symbol\":");
+    s_put_str (&o, t->symbol);
+    PUT_LIT (&o, ",\"seq\":");
+    s_put_uint (&o, t->seq);
+    PUT_LIT (&o, ",\"data\":{\"token\":");
+    s_put_str (&o, t->token);
+    PUT_LIT (&o, ",\"src_seq\":");
+    s_put_uint (&o, t->src_seq);
+    PUT_LIT (&o, ",\"last_price\":");
+    s_put_price (&o, t->last_price);
+    if (t->fields & TM_TICK_QUOTE) {
+        PUT_LIT (&o, ",\"last_quantity\":");
+        s_put_int (&o, t->last_quantity);
+        PUT_LIT (&o, ",\"volume\":");
+        s_put_int (&o, t->volume);
+        PUT_LIT (&o, ",\"open\":");
+        s_put_price (&o, t->open);
+        PUT_LIT (&o, ",\"high\":");
+        s_put_price (&o, t->high);
+        PUT_LIT (&o, ",\"low\":");
+        s_put_price (&o, t->low);
+        PUT_LIT (&o, ",\"close\":");
+        s_put_price (&o, t->close);
+    }
+    if (t->fields & TM_TICK_BOOK) {
+        PUT_LIT (&o, ",\"bid_price\":");
+        s_put_price (&o, t->bid_price);
+        PUT_LIT (&o, ",\"bid_quantity\":");
+        s_put_int (&o, t->bid_quantity);
+        PUT_LIT (&o, ",\"ask_price\":");
+        s_put_price (&o, t->ask_price);
+        PUT_LIT (&o, ",\"ask_quantity\":");
+        s_put_int (&o, t->ask_quantity);
+    }
+    if (t->fields & TM_TICK_OI) {
+        PUT_LIT (&o, ",\"oi\":");
+        s_put_int (&o, t->oi);
+    }
+    if (t->fields & TM_TICK_DEPTH) {
+        PUT_LIT (&o, ",\"depth\":{\"bids\":");
+        s_put_levels (&o, t->bids, t->bid_levels);
+        PUT_LIT (&o, ",\"asks\":");
+        s_put_levels (&o, t->asks, t->ask_levels);
+        PUT_LIT (&o, "}");
+    }
+    PUT_LIT (&o, ",\"exchange_ts\":");
+    s_put_int (&o, t->exchange_ts);
+    PUT_LIT (&o, ",\"recv_ts\":");
+    s_put_int (&o, t->recv_ts);
+    PUT_LIT (&o, ",\"norm_ts\":");
+    s_put_int (&o, t->norm_ts);
+    PUT_LIT (&o, ",\"pub_ts\":");
+    s_put_int (&o, t->pub_ts);
+    PUT_LIT (&o, "}}");
+    if (o.overflow)
+        return -1;
+    return (int) (o.p - buf);
+}

@@ -1,0 +1,195 @@
+//  tickmux - main: configuration, actors up (sinks first), wait for a signal, stop in reverse
+//
+//  Knows every folder; nothing else knows main. sd_notify tells systemd when we are ready,
+//  alive (watchdog) and stopping.
+
+#include "tickmux.h"
+#include <getopt.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include "normalizer.h"
+#include "arbiter.h"
+#include "sim.h"
+#include "gateway.h"
+
+static void
+s_usage (FILE *out)
+{
+    fprintf (out,
+        "usage: tickmux [--config FILE] [--port N] [--role core|gateway] [--upstream ENDPOINT]\n"
+        "               [--help] [--version]\n"
+        "\n"
+        "  -c, --config FILE     ZPL configuration (default: built-in demo, simulator SIM)\n"
+        "  -p, --port N          gateway port, beats the config (0: any free port)\n"
+        "  -r, --role ROLE       core (connectors + pipeline + gateway); gateway comes later\n"
+        "  -u, --upstream EP     core feed to read in role gateway\n"
+        "  -h, --help            this text\n"
+        "  -v, --version         print the version\n"
+        "\n"
+        "Environment: TICKMUX_FAKE_TIME (clock start, tests), STATE_DIRECTORY (systemd).\n"
+        "See README.md and systemd/tickmux.cfg for every key.\n");
+}
+
+//  mkdir -p with mode 0700 for the last component.
+static int
+s_make_dirs (const char *path)
+{
+    char buf [TM_PATH_MAX];
+    snprintf (buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir (buf, 0755) && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    if (mkdir (buf, 0700) && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+typedef struct {
+    zactor_t *actors [TM_PROVIDERS_MAX + 3];    //  In start order
+    size_t count;                               //  Started
+} s_actors_t;
+
+//  Start an actor and wait until it has bound, connected or listened (bus.h convention).
+static int
+s_start (s_actors_t *actors, const char *name, zactor_fn *fn, void *args)
+{
+    zactor_t *actor = zactor_new (fn, args);
+    if (!actor) {
+        zsys_error ("tickmux: cannot start %s", name);
+        return -1;
+    }
+    actors->actors [actors->count++] = actor;
+    if (tm_actor_start (actor)) {
+        zsys_error ("tickmux: %s failed to start", name);
+        return -1;
+    }
+    return 0;
+}
+
+static void
+s_stop_all (s_actors_t *actors)
+{
+    //  Reverse start order: providers first, the gateway last, so no sink goes before its source.
+    while (actors->count)
+        zactor_destroy (&actors->actors [--actors->count]);
+}
+
+int
+main (int argc, char *argv [])
+{
+    const char *config_path = NULL;
+    const char *role = NULL;
+    const char *upstream = NULL;
+    long port = -1;
+    static const struct option options [] = {
+        { "config", required_argument, NULL, 'c' }, { "port", required_argument, NULL, 'p' },
+        { "role", required_argument, NULL, 'r' }, { "upstream", required_argument, NULL, 'u' },
+        { "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'v' },
+        { NULL, 0, NULL, 0 }
+    };
+    int opt;
+    while ((opt = getopt_long (argc, argv, "c:p:r:u:hv", options, NULL)) != -1) {
+        char *end;
+        switch (opt) {
+            case 'c': config_path = optarg; break;
+            case 'p':
+                port = strtol (optarg, &end, 10);
+                if (*end || port < 0 || port > 65535) {
+                    fprintf (stderr, "tickmux: --port '%s': expected 0 to 65535\n", optarg);
+                    return 2;
+                }
+                break;
+            case 'r': role = optarg; break;
+            case 'u': upstream = optarg; break;
+            case 'h': s_usage (stdout); return 0;
+            case 'v': printf ("tickmux %s\n", TM_VERSION); return 0;
+            default:  s_usage (stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf (stderr, "tickmux: unexpected argument '%s'\n", argv [optind]);
+        s_usage (stderr);
+        return 2;
+    }
+    zsys_init ();
+    zsys_set_logstream (stderr);
+    zsys_set_logident ("tickmux");
+
+    char err [512] = "";
+    tm_config_t *config = tm_config_load (config_path, err, sizeof err);
+    if (!config) {
+        fprintf (stderr, "tickmux: %s\n", err);
+        return 1;
+    }
+    if (port >= 0)
+        config->port = (int) port;
+    if (upstream)
+        snprintf (config->upstream, sizeof config->upstream, "%s", upstream);
+    if (role && !streq (role, "core")) {
+        fprintf (stderr, "tickmux: --role '%s': this build runs only as core (the gateway role "
+                 "over a core's feed comes with the feed)\n", role);
+        tm_config_destroy (&config);
+        return 1;
+    }
+    if (tm_clock_set_fake (config->fake_time, err, sizeof err)) {
+        fprintf (stderr, "tickmux: %s\n", err);
+        tm_config_destroy (&config);
+        return 1;
+    }
+    if (tm_clock_is_fake ())
+        zsys_info ("tickmux: fake clock from %s", config->fake_time);
+    if (s_make_dirs (config->state_dir))
+        zsys_warning ("tickmux: cannot create state directory %s: %s", config->state_dir,
+                      strerror (errno));
+    zsys_info ("tickmux: %s starting, state_dir=%s providers=%zu", TM_VERSION, config->state_dir,
+               config->providers_count);
+
+    //  Sinks first: the gateway, the arbiter, the normalizer, then the providers.
+    s_actors_t actors = { { NULL }, 0 };
+    int rc = s_start (&actors, "gateway", tm_gateway_actor, config);
+    if (rc == 0)
+        rc = s_start (&actors, "arbiter", tm_arbiter_actor, config);
+    if (rc == 0)
+        rc = s_start (&actors, "normalizer", tm_normalizer_actor, config);
+    for (size_t i = 0; rc == 0 && i < config->providers_count; i++)
+        rc = s_start (&actors, config->providers [i].name, tm_sim_actor, &config->providers [i]);
+    if (rc) {
+        s_stop_all (&actors);
+        tm_config_destroy (&config);
+        return 1;
+    }
+    int listen_port = 0;
+    zsock_send (actors.actors [0], "s", "PORT");
+    char *reply = NULL;
+    zsock_recv (actors.actors [0], "si", &reply, &listen_port);
+    free (reply);
+    const char *host = streq (config->interface, "0.0.0.0") ? "0.0.0.0" : config->interface;
+    //  Tests and scripts read this line to learn the port; keep its shape.
+    fprintf (stderr, "tickmux: gateway listening on ws://%s:%d/ws\n", host, listen_port);
+    fflush (stderr);
+
+    uint64_t watchdog_us = 0;
+    if (sd_watchdog_enabled (0, &watchdog_us) <= 0)
+        watchdog_us = 0;
+    sd_notifyf (0, "READY=1\nSTATUS=serving on port %d", listen_port);
+
+    //  Wait for SIGINT/SIGTERM (CZMQ's handler sets zsys_interrupted and wakes the poller).
+    zpoller_t *poller = zpoller_new (NULL);
+    int timeout = watchdog_us ? (int) (watchdog_us / 2000) : 1000;
+    while (!zsys_interrupted) {
+        zpoller_wait (poller, timeout);
+        if (watchdog_us)
+            sd_notify (0, "WATCHDOG=1");
+    }
+    zpoller_destroy (&poller);
+    sd_notify (0, "STOPPING=1");
+    zsys_info ("tickmux: stopping");
+    s_stop_all (&actors);
+    tm_config_destroy (&config);
+    zsys_info ("tickmux: stopped");
+    return 0;
+}
