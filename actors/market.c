@@ -230,8 +230,9 @@ tm_market_next (tm_market_t *self, tm_tick_t *tick, int64_t now_ns)
     s->seq++;
 
     memset (tick, 0, sizeof *tick);
-    snprintf (tick->symbol, sizeof tick->symbol, "%s", spec->symbol);
-    snprintf (tick->token, sizeof tick->token, "%s", s->token);
+    //  Both fit: the universe is ours, and tokens are "SIM-<n>".
+    memcpy (tick->symbol, spec->symbol, strlen (spec->symbol) + 1);
+    memcpy (tick->token, s->token, sizeof s->token);
     tick->src_seq = s->seq;
     tick->last_price = s->last;
     tick->open = s->open;

@@ -34,9 +34,10 @@
 #define TM_STREAM_ALL       "ALL"
 
 //  High-water mark of every inproc data link, in messages. A message may hold a batch of
-//  TM_BATCH_MAX ticks, so this absorbs bursts of millions of ticks; past it PUB drops, and
+//  TM_BATCH_MAX ticks (about 60 KB), so this bounds a link to about 240 MB while absorbing
+//  bursts of hundreds of thousands of ticks; past it PUB drops, and
 //  the receiver sees the gap in the sequence numbers and counts it.
-#define TM_BUS_HWM          100000
+#define TM_BUS_HWM          2000
 
 //  Actor start-up convention: an actor signals 0 as soon as it has allocated its state (which
 //  zactor_new waits for), then waits here for "START" from main, does what can fail (bind,

@@ -323,3 +323,18 @@ tm_mp_finish (tm_mp_reader_t *self)
 {
     return (!self->failed && self->pos == self->size) ? 0 : TM_MALFORMED;
 }
+
+uint8_t *
+tm_mp_reserve (msgpack_sbuffer *buf, size_t size)
+{
+    if (buf->alloc - buf->size < size) {
+        size_t alloc = buf->alloc ? buf->alloc : 4096;
+        while (alloc - buf->size < size)
+            alloc *= 2;
+        char *data = (char *) realloc (buf->data, alloc);
+        assert (data);
+        buf->data = data;
+        buf->alloc = alloc;
+    }
+    return (uint8_t *) buf->data + buf->size;
+}

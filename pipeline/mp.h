@@ -66,4 +66,138 @@ int
 int
     tm_mp_finish (tm_mp_reader_t *self);
 
+//  ------------------------------------------------------------------------------------------
+//  Writer for hot paths: msgpack-c's packer calls its write callback once per value, which
+//  made a tick cost 0.7 us to encode; these inline writers store straight into a buffer the
+//  caller has reserved (tm_mp_reserve), in the same smallest-form encodings msgpack-c uses.
+
+//  Make room for size more bytes at the end of buf. Returns a pointer to the first free byte.
+uint8_t *
+    tm_mp_reserve (msgpack_sbuffer *buf, size_t size);
+
+static inline uint8_t *
+tm_mp_put_be (uint8_t *p, uint64_t v, int bytes)
+{
+    for (int i = bytes - 1; i >= 0; i--)
+        *p++ = (uint8_t) (v >> (i * 8));
+    return p;
+}
+
+static inline uint8_t *
+tm_mp_put_map (uint8_t *p, uint32_t n)
+{
+    if (n < 16)
+        *p++ = (uint8_t) (0x80 | n);
+    else
+    if (n < 65536) {
+        *p++ = 0xde;
+        p = tm_mp_put_be (p, n, 2);
+    }
+    else {
+        *p++ = 0xdf;
+        p = tm_mp_put_be (p, n, 4);
+    }
+    return p;
+}
+
+static inline uint8_t *
+tm_mp_put_array (uint8_t *p, uint32_t n)
+{
+    if (n < 16)
+        *p++ = (uint8_t) (0x90 | n);
+    else
+    if (n < 65536) {
+        *p++ = 0xdc;
+        p = tm_mp_put_be (p, n, 2);
+    }
+    else {
+        *p++ = 0xdd;
+        p = tm_mp_put_be (p, n, 4);
+    }
+    return p;
+}
+
+static inline uint8_t *
+tm_mp_put_str (uint8_t *p, const char *s, size_t len)
+{
+    if (len < 32)
+        *p++ = (uint8_t) (0xa0 | len);
+    else
+    if (len < 256) {
+        *p++ = 0xd9;
+        *p++ = (uint8_t) len;
+    }
+    else {
+        *p++ = 0xda;
+        p = tm_mp_put_be (p, len, 2);
+    }
+    memcpy (p, s, len);
+    return p + len;
+}
+
+static inline uint8_t *
+tm_mp_put_uint (uint8_t *p, uint64_t v)
+{
+    if (v < 128)
+        *p++ = (uint8_t) v;
+    else
+    if (v < 256) {
+        *p++ = 0xcc;
+        *p++ = (uint8_t) v;
+    }
+    else
+    if (v < 65536) {
+        *p++ = 0xcd;
+        p = tm_mp_put_be (p, v, 2);
+    }
+    else
+    if (v <= UINT32_MAX) {
+        *p++ = 0xce;
+        p = tm_mp_put_be (p, v, 4);
+    }
+    else {
+        *p++ = 0xcf;
+        p = tm_mp_put_be (p, v, 8);
+    }
+    return p;
+}
+
+static inline uint8_t *
+tm_mp_put_int (uint8_t *p, int64_t v)
+{
+    if (v >= 0)
+        return tm_mp_put_uint (p, (uint64_t) v);
+    if (v >= -32)
+        *p++ = (uint8_t) (int8_t) v;
+    else
+    if (v >= INT8_MIN) {
+        *p++ = 0xd0;
+        *p++ = (uint8_t) (int8_t) v;
+    }
+    else
+    if (v >= INT16_MIN) {
+        *p++ = 0xd1;
+        p = tm_mp_put_be (p, (uint16_t) (int16_t) v, 2);
+    }
+    else
+    if (v >= INT32_MIN) {
+        *p++ = 0xd2;
+        p = tm_mp_put_be (p, (uint32_t) (int32_t) v, 4);
+    }
+    else {
+        *p++ = 0xd3;
+        p = tm_mp_put_be (p, (uint64_t) v, 8);
+    }
+    return p;
+}
+
+static inline uint8_t *
+tm_mp_put_double (uint8_t *p, double d)
+{
+    uint64_t u;
+    memcpy (&u, &d, sizeof u);
+    *p++ = 0xcb;
+    return tm_mp_put_be (p, u, 8);
+}
+
 #endif
