@@ -316,7 +316,7 @@ static json_t *
 s_provider_status_json (self_t *self, size_t index)
 {
     const s_provider_t *p = &self->providers [index];
-    return json_pack ("{s:s, s:s, s:s, s:s, s:I}", "type", "PROVIDER_STATUS",
+    return json_pack ("{s:s, s:s, s:s, s:s, s:s, s:I}", "type", "PROVIDER_STATUS",
                       "provider", self->config->providers [index].name,
                       "kind", self->config->providers [index].kind,
                       "state", tm_state_name (p->state), "reason", p->reason,

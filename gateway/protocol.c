@@ -55,7 +55,7 @@ tm_request_parse (const char *text, size_t len, tm_request_t *req,
     req->id = NULL;
     req->root = NULL;
     json_error_t error;
-    json_t *root = json_loadb (text, len, JSON_REJECT_DUPLICATES, &error);
+    json_t *root = json_loadb (text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &error);
     if (!root)
         FAIL (TM_E_BAD_JSON, "not valid JSON at line %d column %d: %s",
               error.line, error.column, error.text);

@@ -2,7 +2,7 @@
 //
 //  Everything that needs the date (exchange timestamps of the simulator, instrument expiries,
 //  token expiry, market hours) asks this clock, never time () or the real date, so tests set
-//  the date with TICKMUX_FAKE_TIME or the config key clock/fake_time. Once set, the fake clock
+//  the date with TICKMUX_FAKE_TIME or the config key tickmux/fake_time. Once set, the fake clock
 //  advances at the real rate from the fake start. Monotonic timing (deadlines) uses
 //  zclock_mono () and is not affected.
 //

@@ -381,11 +381,11 @@ s_put_price (s_out_t *o, double v)
         s_put (o, tmp, (size_t) len);
         return;
     }
-    int64_t fixed = llround (v * 10000.0);
-    if (fixed < 0) {
+    if (v < 0) {
         PUT_LIT (o, "-");
-        fixed = -fixed;
+        v = -v;
     }
+    int64_t fixed = (int64_t) (v * 10000.0 + 0.5);
     s_put_uint (o, (uint64_t) (fixed / 10000));
     int frac = (int) (fixed % 10000);
     if (frac) {
@@ -403,7 +403,15 @@ s_put_price (s_out_t *o, double v)
 static void
 s_put_str (s_out_t *o, const char *s)
 {
+    size_t len = 0;
+    bool plain = true;
+    for (; s [len]; len++)
+        if ((unsigned char) s [len] < 0x20 || s [len] == '"' || s [len] == '\\')
+            plain = false;
     PUT_LIT (o, "\"");
+    if (plain)
+        s_put (o, s, len);
+    else
     for (; *s; s++) {
         unsigned char c = (unsigned char) *s;
         if (c == '"' || c == '\\') {
