@@ -136,7 +136,7 @@ tm_market_new (uint64_t seed, size_t symbols)
     for (size_t i = 0; i < self->size; i++) {
         s_symbol_t *s = &self->symbols [i];
         s->spec = &s_universe [i];
-        snprintf (s->token, sizeof s->token, "SIM-%zu", i + 1);
+        snprintf (s->token, sizeof s->token, "SIM-%u", (unsigned) (i + 1) % 100000u);
         //  A future walks with its index: same walk seed, its own noise.
         s->walk = s_hash (seed, s->spec->underlying ? s->spec->underlying : s->spec->symbol);
         s->noise = s_hash (seed ^ 0x5eed, s->spec->symbol);

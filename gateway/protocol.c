@@ -60,10 +60,10 @@ tm_request_parse (const char *text, size_t len, tm_request_t *req,
         FAIL (TM_E_BAD_JSON, "not valid JSON at line %d column %d: %s",
               error.line, error.column, error.text);
     if (!json_is_object (root)) {
+        const char *what = json_is_array (root) ? "an array" : json_is_string (root) ? "a string"
+                         : json_is_number (root) ? "a number" : "a literal";
         json_decref (root);
-        FAIL (TM_E_NOT_AN_OBJECT, "a request must be a JSON object, not %s",
-              json_is_array (root) ? "an array" : json_is_string (root) ? "a string"
-              : json_is_number (root) ? "a number" : "a literal");
+        FAIL (TM_E_NOT_AN_OBJECT, "a request must be a JSON object, not %s", what);
     }
     req->root = root;
     json_t *id = json_object_get (root, "id");
