@@ -15,6 +15,7 @@
 #include <libwebsockets.h>
 #include <unistd.h>
 #include "protocol.h"
+#include "http.h"
 #include "gateway.h"
 
 #define S_DRAIN_BATCH       256         //  Bus messages per wake-up before yielding
@@ -693,49 +694,32 @@ s_session_receive (s_session_t *session, struct lws *wsi, const void *in, size_t
 }
 
 //  ------------------------------------------------------------------------------------------
-//  HTTP: health and stats
+//  HTTP: health, stats and metrics (formats in http.c)
 
-static json_t *
-s_health_json (self_t *self, bool *serving)
+static void
+s_fill_stats (self_t *self, tm_http_stats_t *stats)
 {
-    json_t *providers = json_array ();
+    memset (stats, 0, sizeof *stats);
     int64_t now = tm_clock_mono_ns ();
-    *serving = false;
+    stats->clients = zlistx_size (self->sessions);
+    stats->subscriptions = self->subscriptions;
+    stats->uptime_s = (uint64_t) ((now - self->start_mono) / 1000000000);
+    stats->dropped_frames = self->dropped;
+    stats->bus_gaps = self->bus_gaps;
+    stats->bus_malformed = self->malformed;
+    stats->providers_count = self->config->providers_count;
     for (size_t i = 0; i < self->config->providers_count; i++) {
-        s_provider_t *p = &self->providers [i];
-        if (p->state == TM_STATE_CONNECTED)
-            *serving = true;
-        json_t *item = json_pack ("{s:s, s:s, s:s, s:s}",
-                                  "name", self->config->providers [i].name,
-                                  "kind", self->config->providers [i].kind,
-                                  "state", tm_state_name (p->state), "reason", p->reason);
-        json_object_set_new (item, "last_status_age_ms", p->reported
-                             ? json_integer ((now - p->status_mono) / 1000000) : json_null ());
-        json_array_append_new (providers, item);
+        const s_provider_t *p = &self->providers [i];
+        tm_http_provider_t *out = &stats->providers [i];
+        out->name = self->config->providers [i].name;
+        out->kind = self->config->providers [i].kind;
+        out->state = p->state;
+        out->reason = p->reason;
+        out->status_age_ms = p->reported ? (now - p->status_mono) / 1000000 : -1;
+        out->messages_in = p->messages_in;
+        out->messages_out = p->messages_out;
+        out->errors = p->errors;
     }
-    return json_pack ("{s:s, s:o}", "status", *serving ? "ok" : "down", "providers", providers);
-}
-
-static json_t *
-s_stats_json (self_t *self)
-{
-    json_t *providers = json_object ();
-    for (size_t i = 0; i < self->config->providers_count; i++) {
-        s_provider_t *p = &self->providers [i];
-        json_object_set_new (providers, self->config->providers [i].name,
-            json_pack ("{s:s, s:I, s:I, s:I}", "state", tm_state_name (p->state),
-                       "messages_in", (json_int_t) p->messages_in,
-                       "messages_out", (json_int_t) p->messages_out,
-                       "errors", (json_int_t) p->errors));
-    }
-    return json_pack ("{s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
-                      "clients", (json_int_t) zlistx_size (self->sessions),
-                      "subscriptions", (json_int_t) self->subscriptions,
-                      "uptime_s", (json_int_t) ((tm_clock_mono_ns () - self->start_mono) / 1000000000),
-                      "dropped_frames", (json_int_t) self->dropped,
-                      "bus_gaps", (json_int_t) self->bus_gaps,
-                      "bus_malformed", (json_int_t) self->malformed,
-                      "providers", providers);
 }
 
 typedef struct {
@@ -747,22 +731,13 @@ typedef struct {
 static int
 s_http_request (self_t *self, struct lws *wsi, s_pss_t *pss, const char *uri)
 {
-    unsigned int status = 200;
-    json_t *reply;
-    bool serving;
-    if (streq (uri, "/ws/health")) {
-        reply = s_health_json (self, &serving);
-        status = serving ? 200 : 503;
-    }
-    else
-    if (streq (uri, "/ws/stats"))
-        reply = s_stats_json (self);
-    else {
-        status = 404;
-        reply = json_pack ("{s:s, s:s}", "error", "not found", "path", uri);
-    }
-    char *text = json_dumps (reply, JSON_COMPACT | JSON_ENSURE_ASCII);
-    json_decref (reply);
+    tm_http_stats_t stats;
+    s_fill_stats (self, &stats);
+    unsigned int status;
+    const char *content_type;
+    char *text = tm_http_answer (uri, &stats, &status, &content_type);
+    if (!text)
+        return 1;
     size_t len = strlen (text);
     pss->body = (char *) malloc (LWS_PRE + len + 1);
     assert (pss->body);
@@ -772,7 +747,7 @@ s_http_request (self_t *self, struct lws *wsi, s_pss_t *pss, const char *uri)
     free (text);
     unsigned char headers [LWS_PRE + 512];
     unsigned char *start = headers + LWS_PRE, *p = start, *end = headers + sizeof headers - 1;
-    if (lws_add_http_common_headers (wsi, status, "application/json", pss->body_len, &p, end)
+    if (lws_add_http_common_headers (wsi, status, content_type, pss->body_len, &p, end)
     ||  lws_finalize_write_http_header (wsi, start, &p, end))
         return 1;
     lws_callback_on_writable (wsi);

@@ -105,6 +105,41 @@ async def t_stats_live (ctx):
                       "clients %d and subscriptions %d after the client left" % (c0, sub0))
 
 
+@tap.case ("GET /metrics: Prometheus text format with the gateway and provider figures")
+def t_metrics (ctx):
+    import re
+    status, ctype, body = h.curl_get (ctx.d.url ("/metrics"))
+    check (status == 200, "status %d" % status)
+    check (ctype.startswith ("text/plain") and "version=0.0.4" in ctype, "content type %r" % ctype)
+    text = body.decode () if isinstance (body, bytes) else body
+    sample = re.compile (r'^([a-z_]+)(\{([a-z_]+="[^"]*",?)*\})? ([0-9]+(\.[0-9]+)?)$')
+    typed, values = set (), {}
+    for line in text.splitlines ():
+        if not line:
+            continue
+        if line.startswith ("# TYPE "):
+            name, kind = line.split () [2:4]
+            check (kind in ("gauge", "counter"), "type line %r" % line)
+            typed.add (name)
+            continue
+        if line.startswith ("# HELP "):
+            continue
+        m = sample.match (line)
+        check (m is not None, "not a Prometheus sample line: %r" % line)
+        check (m.group (1) in typed, "sample %r before its # TYPE" % line)
+        values [line.rsplit (" ", 1) [0]] = float (m.group (4))
+    for name in ("tickmux_clients", "tickmux_subscriptions", "tickmux_dropped_frames_total",
+                 "tickmux_bus_gaps_total", "tickmux_uptime_seconds"):
+        check (name in values, "%s missing from %s" % (name, sorted (values)))
+    up = [k for k in values if k.startswith ("tickmux_provider_up{provider=\"SIM\"")]
+    check (len (up) == 1 and values [up [0]] == 1, "provider_up %s" % up)
+    key = 'tickmux_provider_messages_in_total{provider="SIM"}'
+    check (values.get (key, 0) > 0, "%s = %s" % (key, values.get (key)))
+    #  The same figure as /ws/stats, read after it: counters only grow.
+    _, _, doc = h.get_json (ctx.d.url ("/ws/stats"))
+    check (doc ["providers"] ["SIM"] ["messages_in"] >= values [key], "stats behind metrics")
+
+
 @tap.case ("unknown paths -> 404 (curl and urllib)")
 def t_404 (ctx):
     for path in ("/nope", "/ws/nope", "/ws/healthz"):

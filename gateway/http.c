@@ -1,0 +1,145 @@
+//  http - health, stats and metrics answers (see http.h)
+
+#include "tickmux.h"
+#include <jansson.h>
+#include "http.h"
+
+static bool
+s_serving (const tm_http_stats_t *stats)
+{
+    for (size_t i = 0; i < stats->providers_count; i++)
+        if (stats->providers [i].state == TM_STATE_CONNECTED)
+            return true;
+    return false;
+}
+
+static json_t *
+s_health (const tm_http_stats_t *stats)
+{
+    json_t *providers = json_array ();
+    for (size_t i = 0; i < stats->providers_count; i++) {
+        const tm_http_provider_t *p = &stats->providers [i];
+        json_t *item = json_pack ("{s:s, s:s, s:s, s:s}", "name", p->name, "kind", p->kind,
+                                  "state", tm_state_name (p->state), "reason", p->reason);
+        json_object_set_new (item, "last_status_age_ms", p->status_age_ms >= 0
+                             ? json_integer (p->status_age_ms) : json_null ());
+        json_array_append_new (providers, item);
+    }
+    return json_pack ("{s:s, s:o}", "status", s_serving (stats) ? "ok" : "down",
+                      "providers", providers);
+}
+
+static json_t *
+s_stats (const tm_http_stats_t *stats)
+{
+    json_t *providers = json_object ();
+    for (size_t i = 0; i < stats->providers_count; i++) {
+        const tm_http_provider_t *p = &stats->providers [i];
+        json_object_set_new (providers, p->name,
+            json_pack ("{s:s, s:I, s:I, s:I}", "state", tm_state_name (p->state),
+                       "messages_in", (json_int_t) p->messages_in,
+                       "messages_out", (json_int_t) p->messages_out,
+                       "errors", (json_int_t) p->errors));
+    }
+    return json_pack ("{s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
+                      "clients", (json_int_t) stats->clients,
+                      "subscriptions", (json_int_t) stats->subscriptions,
+                      "uptime_s", (json_int_t) stats->uptime_s,
+                      "dropped_frames", (json_int_t) stats->dropped_frames,
+                      "bus_gaps", (json_int_t) stats->bus_gaps,
+                      "bus_malformed", (json_int_t) stats->bus_malformed,
+                      "providers", providers);
+}
+
+//  Prometheus text exposition format 0.0.4. Label values are provider names, which config
+//  restricts to A-Z 0-9 _ -, so they need no escaping.
+static char *
+s_metrics (const tm_http_stats_t *stats)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream (&text, &size);
+    if (!out)
+        return NULL;
+    fprintf (out,
+        "# HELP tickmux_clients Connected WebSocket clients.\n"
+        "# TYPE tickmux_clients gauge\n"
+        "tickmux_clients %" PRIu64 "\n"
+        "# HELP tickmux_subscriptions Subscriptions held by all clients.\n"
+        "# TYPE tickmux_subscriptions gauge\n"
+        "tickmux_subscriptions %" PRIu64 "\n"
+        "# HELP tickmux_uptime_seconds Seconds since the gateway started.\n"
+        "# TYPE tickmux_uptime_seconds gauge\n"
+        "tickmux_uptime_seconds %" PRIu64 "\n"
+        "# HELP tickmux_dropped_frames_total Market data frames dropped from slow clients' queues.\n"
+        "# TYPE tickmux_dropped_frames_total counter\n"
+        "tickmux_dropped_frames_total %" PRIu64 "\n"
+        "# HELP tickmux_bus_gaps_total Ticks missing on the internal bus.\n"
+        "# TYPE tickmux_bus_gaps_total counter\n"
+        "tickmux_bus_gaps_total %" PRIu64 "\n"
+        "# HELP tickmux_bus_malformed_total Internal messages that did not decode.\n"
+        "# TYPE tickmux_bus_malformed_total counter\n"
+        "tickmux_bus_malformed_total %" PRIu64 "\n",
+        stats->clients, stats->subscriptions, stats->uptime_s, stats->dropped_frames,
+        stats->bus_gaps, stats->bus_malformed);
+    fprintf (out, "# HELP tickmux_provider_up 1 when the provider is CONNECTED.\n"
+                  "# TYPE tickmux_provider_up gauge\n");
+    for (size_t i = 0; i < stats->providers_count; i++)
+        fprintf (out, "tickmux_provider_up{provider=\"%s\",kind=\"%s\",state=\"%s\"} %d\n",
+                 stats->providers [i].name, stats->providers [i].kind,
+                 tm_state_name (stats->providers [i].state),
+                 stats->providers [i].state == TM_STATE_CONNECTED);
+    static const struct {
+        const char *name;           //  Metric name
+        const char *help;           //  Its HELP line
+        size_t offset;              //  Field in tm_http_provider_t
+    } counters [] = {
+        { "tickmux_provider_messages_in_total", "Ticks of the provider that reached the gateway.",
+          offsetof (tm_http_provider_t, messages_in) },
+        { "tickmux_provider_messages_out_total", "Frames of the provider's ticks sent to clients.",
+          offsetof (tm_http_provider_t, messages_out) },
+        { "tickmux_provider_errors_total", "Malformed or rejected messages the provider reports.",
+          offsetof (tm_http_provider_t, errors) },
+    };
+    for (size_t c = 0; c < sizeof counters / sizeof counters [0]; c++) {
+        fprintf (out, "# HELP %s %s\n# TYPE %s counter\n", counters [c].name, counters [c].help,
+                 counters [c].name);
+        for (size_t i = 0; i < stats->providers_count; i++) {
+            uint64_t value;
+            memcpy (&value, (const char *) &stats->providers [i] + counters [c].offset,
+                    sizeof value);
+            fprintf (out, "%s{provider=\"%s\"} %" PRIu64 "\n", counters [c].name,
+                     stats->providers [i].name, value);
+        }
+    }
+    fclose (out);
+    return text;
+}
+
+char *
+tm_http_answer (const char *path, const tm_http_stats_t *stats, unsigned int *status,
+                const char **content_type)
+{
+    assert (path && stats && status && content_type);
+    *status = 200;
+    *content_type = "application/json";
+    json_t *reply;
+    if (streq (path, "/metrics")) {
+        *content_type = "text/plain; version=0.0.4; charset=utf-8";
+        return s_metrics (stats);
+    }
+    if (streq (path, "/ws/health")) {
+        reply = s_health (stats);
+        *status = s_serving (stats) ? 200 : 503;
+    }
+    else
+    if (streq (path, "/ws/stats"))
+        reply = s_stats (stats);
+    else {
+        *status = 404;
+        reply = json_pack ("{s:s, s:s}", "error", "not found", "path", path);
+    }
+    char *text = json_dumps (reply, JSON_COMPACT | JSON_ENSURE_ASCII);
+    json_decref (reply);
+    return text;
+}

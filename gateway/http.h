@@ -1,0 +1,37 @@
+//  http - the gateway's HTTP answers: /ws/health, /ws/stats, /metrics
+//
+//  A plain module (no lws, no sockets): the gateway fills a tm_http_stats_t snapshot of its
+//  figures and asks for the answer to a path, so the formats are tested without a server.
+
+#ifndef TM_HTTP_H_INCLUDED
+#define TM_HTTP_H_INCLUDED
+
+typedef struct {
+    const char *name;               //  Provider instance (borrowed)
+    const char *kind;               //  Its kind (borrowed)
+    tm_state_t state;               //  Last reported state
+    const char *reason;             //  With the state (borrowed)
+    int64_t status_age_ms;          //  Since its last status, or -1 if none yet
+    uint64_t messages_in;           //  Its ticks that reached the gateway
+    uint64_t messages_out;          //  Frames of its ticks sent to clients
+    uint64_t errors;                //  As the provider reports
+} tm_http_provider_t;
+
+typedef struct {
+    uint64_t clients;               //  Connected WebSocket clients
+    uint64_t subscriptions;         //  Held by all of them
+    uint64_t uptime_s;              //  Since the gateway started
+    uint64_t dropped_frames;        //  Market data dropped from slow clients' queues
+    uint64_t bus_gaps;              //  Ticks missing on the internal bus
+    uint64_t bus_malformed;         //  Internal messages that did not decode
+    size_t providers_count;         //  Entries in providers
+    tm_http_provider_t providers [TM_PROVIDERS_MAX];
+} tm_http_stats_t;
+
+//  The answer to GET path: sets *status (200, 503 or 404) and *content_type (a literal).
+//  Caller owns return value (the body, NUL-terminated; free with free ()).
+char *
+    tm_http_answer (const char *path, const tm_http_stats_t *stats, unsigned int *status,
+                    const char **content_type);
+
+#endif
