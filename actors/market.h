@@ -32,8 +32,9 @@ const char *
     tm_market_symbol (tm_market_t *self, size_t index);
 
 //  Advance the market by one tick on a symbol chosen by the market's own generator (liquid
-//  symbols tick more often) and write it into tick: provider, symbol, token, src_seq and all
-//  prices; exchange_ts = now_ns. stream, seq and the pipeline timestamps are left to the caller.
+//  symbols tick more often) and write it into tick: symbol, token, src_seq and all prices;
+//  exchange_ts = now_ns. The tick is cleared first, so stream, provider, seq and the pipeline
+//  timestamps are left to the caller (the market does not know its instance name).
 void
     tm_market_next (tm_market_t *self, tm_tick_t *tick, int64_t now_ns);
 

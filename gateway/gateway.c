@@ -202,8 +202,8 @@ s_session_send (s_session_t *session, s_frame_t *frame)
 static void
 s_session_reply (s_session_t *session, char *json)
 {
-    if (!json)
-        return;
+    //  Every reply is built from checked UTF-8, so a NULL here is a bug, not bad input.
+    assert (json);
     s_frame_t *frame = s_frame_new (json, strlen (json), true, -1);
     free (json);
     s_session_send (session, frame);

@@ -68,8 +68,8 @@ tm_request_parse (const char *text, size_t len, tm_request_t *req,
     req->root = root;
     json_t *id = json_object_get (root, "id");
     if (id) {
-        if (!json_is_string (id) && !json_is_integer (id))
-            FAIL (TM_E_BAD_FIELD, "'id' must be a string or an integer");
+        if (!json_is_string (id) && !json_is_number (id))
+            FAIL (TM_E_BAD_FIELD, "'id' must be a string or a number");
         if (json_is_string (id) && json_string_length (id) > 128)
             FAIL (TM_E_BAD_FIELD, "'id' is longer than 128 bytes");
         req->id = json_incref (id);
@@ -146,15 +146,32 @@ tm_request_parse (const char *text, size_t len, tm_request_t *req,
     return 0;
 }
 
+//  Copy text, cut back to the last whole UTF-8 character: messages quote client text with
+//  %.64s, which can cut a character in two, and jansson refuses invalid UTF-8.
+static void
+s_utf8_copy (char *dest, size_t size, const char *text)
+{
+    size_t len = strnlen (text, size - 1);
+    memcpy (dest, text, len);
+    while (len && !tm_utf8_valid ((const unsigned char *) dest, len))
+        len--;
+    dest [len] = '\0';
+}
+
 char *
 tm_protocol_error (const char *code, const char *message, json_t *request, json_t *id,
                    const char *symbol)
 {
-    json_t *out = json_pack ("{s:s, s:s, s:s}", "type", "ERROR", "code", code, "message", message);
+    char clean [512];
+    s_utf8_copy (clean, sizeof clean, message);
+    json_t *out = json_pack ("{s:s, s:s, s:s}", "type", "ERROR", "code", code, "message", clean);
     if (!out)
         return NULL;
-    if (symbol)
-        json_object_set_new (out, "symbol", json_string (symbol));
+    if (symbol) {
+        char clean_symbol [TM_SYMBOL_MAX];
+        s_utf8_copy (clean_symbol, sizeof clean_symbol, symbol);
+        json_object_set_new (out, "symbol", json_string (clean_symbol));
+    }
     if (id)
         json_object_set (out, "id", id);
     if (request && json_is_object (request))

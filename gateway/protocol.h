@@ -59,7 +59,8 @@ void
     tm_request_clear (tm_request_t *req);
 
 //  Format {"type":"ERROR","code","message","request"?,"id"?,"symbol"?} into a new string.
-//  request, id and symbol may be NULL. Caller owns return value (free with free ()).
+//  request, id and symbol may be NULL; message and symbol are cut back to whole UTF-8
+//  characters, so the reply is never refused for a character cut in two. Caller owns return value (free with free ()).
 char *
     tm_protocol_error (const char *code, const char *message, json_t *request, json_t *id,
                        const char *symbol);

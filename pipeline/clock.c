@@ -44,7 +44,10 @@ tm_clock_parse (const char *text, int64_t *ns)
     if (sscanf (text, "%4d-%2d-%2dT%2d:%2d:%2d%n", &year, &mon, &day, &hour, &min, &sec, &used) != 6
     ||  used != 19)
         return -1;
-    if (year < 1970 || year > 2999 || mon < 1 || mon > 12 || day < 1 || day > 31
+    static const int days_in [12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    if (year < 1970 || year > 2999 || mon < 1 || mon > 12 || day < 1
+    ||  day > days_in [mon - 1] || (mon == 2 && day == 29 && !leap)
     ||  hour > 23 || min > 59 || sec > 60)
         return -1;
     const char *zone = text + used;

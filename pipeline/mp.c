@@ -131,6 +131,51 @@ tm_mp_read_str (tm_mp_reader_t *self, const char **str, uint32_t *len)
     return 0;
 }
 
+//  True if s [0..len) is well-formed UTF-8 (no overlongs, no surrogates, at most U+10FFFF).
+bool
+tm_utf8_valid (const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = s [i];
+        size_t n;
+        uint32_t cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        else
+        if ((c & 0xe0) == 0xc0) {
+            n = 1;
+            cp = c & 0x1f;
+        }
+        else
+        if ((c & 0xf0) == 0xe0) {
+            n = 2;
+            cp = c & 0x0f;
+        }
+        else
+        if ((c & 0xf8) == 0xf0) {
+            n = 3;
+            cp = c & 0x07;
+        }
+        else
+            return false;
+        if (len - i <= n)
+            return false;
+        for (size_t k = 1; k <= n; k++) {
+            if ((s [i + k] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (s [i + k] & 0x3f);
+        }
+        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000)
+        ||  cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        i += n + 1;
+    }
+    return true;
+}
+
 int
 tm_mp_read_cstr (tm_mp_reader_t *self, char *buf, size_t size)
 {
@@ -138,7 +183,8 @@ tm_mp_read_cstr (tm_mp_reader_t *self, char *buf, size_t size)
     uint32_t len;
     if (tm_mp_read_str (self, &str, &len))
         return TM_MALFORMED;
-    if (len >= size || memchr (str, '\0', len))
+    //  Strings become JSON text for WebSocket clients, which must be valid UTF-8.
+    if (len >= size || memchr (str, '\0', len) || !tm_utf8_valid ((const unsigned char *) str, len))
         return s_fail (self);
     memcpy (buf, str, len);
     buf [len] = '\0';

@@ -34,9 +34,14 @@ int
 int
     tm_mp_read_str (tm_mp_reader_t *self, const char **str, uint32_t *len);
 
-//  A string copied into buf with a NUL; fails if it needs more than size - 1 bytes.
+//  A string copied into buf with a NUL; fails if it needs more than size - 1 bytes, holds a
+//  NUL, or is not well-formed UTF-8.
 int
     tm_mp_read_cstr (tm_mp_reader_t *self, char *buf, size_t size);
+
+//  True if s [0..len) is well-formed UTF-8 (no overlongs, no surrogates, at most U+10FFFF).
+bool
+    tm_utf8_valid (const unsigned char *s, size_t len);
 
 //  Any integer that fits int64 (positive fixint, uint8..64, negative ints).
 int

@@ -102,12 +102,16 @@ tm_tick_encode (const tm_tick_t *ticks, size_t count, msgpack_sbuffer *buf)
     return 0;
 }
 
+//  A bad level fails the reader itself (not only this call), so the caller cannot go on
+//  reading from the middle of a value.
 static int
 s_read_levels (tm_mp_reader_t *r, tm_level_t *levels, uint8_t *count)
 {
     uint32_t n;
-    if (tm_mp_read_array (r, &n) || n > TM_DEPTH_MAX)
+    if (tm_mp_read_array (r, &n) || n > TM_DEPTH_MAX) {
+        r->failed = true;
         return TM_MALFORMED;
+    }
     for (uint32_t i = 0; i < n; i++) {
         uint32_t parts;
         int64_t orders = 0;
@@ -115,8 +119,10 @@ s_read_levels (tm_mp_reader_t *r, tm_level_t *levels, uint8_t *count)
         ||  tm_mp_read_double (r, &levels [i].price)
         ||  tm_mp_read_int (r, &levels [i].quantity)
         ||  (parts == 3 && tm_mp_read_int (r, &orders))
-        ||  orders < 0 || orders > INT32_MAX)
+        ||  orders < 0 || orders > INT32_MAX) {
+            r->failed = true;
             return TM_MALFORMED;
+        }
         levels [i].orders = (int32_t) orders;
     }
     *count = (uint8_t) n;
@@ -127,8 +133,10 @@ static int
 s_read_depth (tm_mp_reader_t *r, tm_tick_t *t)
 {
     uint32_t pairs;
-    if (tm_mp_read_map (r, &pairs))
+    if (tm_mp_read_map (r, &pairs) || pairs > 2) {
+        r->failed = true;
         return TM_MALFORMED;
+    }
     for (uint32_t i = 0; i < pairs; i++) {
         const char *key;
         uint32_t len;
@@ -229,7 +237,11 @@ s_read_tick (tm_mp_reader_t *r, tm_tick_t *t)
         else
         if (KEY_IS ("oi"))            { tm_mp_read_int (r, &t->oi); t->fields |= TM_TICK_OI; }
         else
-        if (KEY_IS ("depth"))         { s_read_depth (r, t); t->fields |= TM_TICK_DEPTH; }
+        if (KEY_IS ("depth")) {
+            if (s_read_depth (r, t))
+                return TM_MALFORMED;
+            t->fields |= TM_TICK_DEPTH;
+        }
         else
         if (KEY_IS ("exchange_ts"))     tm_mp_read_int (r, &t->exchange_ts);
         else
@@ -295,15 +307,14 @@ tm_tick_body_is_tick (const void *data, size_t size)
     return false;
 }
 
-int
-tm_tick_publish (zsock_t *pub, const char *prefix, const tm_tick_t *ticks, size_t count,
-                 msgpack_sbuffer *buf)
+//  Send one message of ticks that share a stream.
+static int
+s_publish_run (zsock_t *pub, const char *prefix, const tm_tick_t *ticks, size_t count,
+               msgpack_sbuffer *buf)
 {
-    assert (pub && prefix && ticks && buf);
     bool one_symbol = true;
     for (size_t i = 1; i < count && one_symbol; i++)
-        one_symbol = strcmp (ticks [i].symbol, ticks [0].symbol) == 0
-                  && strcmp (ticks [i].stream, ticks [0].stream) == 0;
+        one_symbol = strcmp (ticks [i].symbol, ticks [0].symbol) == 0;
     char topic [TM_TOPIC_MAX];
     if (tm_bus_topic (topic, sizeof topic, prefix, ticks [0].stream,
                       one_symbol ? ticks [0].symbol : NULL) < 0)
@@ -318,6 +329,23 @@ tm_tick_publish (zsock_t *pub, const char *prefix, const tm_tick_t *ticks, size_
         return -1;
     }
     return 0;
+}
+
+int
+tm_tick_publish (zsock_t *pub, const char *prefix, const tm_tick_t *ticks, size_t count,
+                 msgpack_sbuffer *buf)
+{
+    assert (pub && prefix && ticks && buf);
+    //  A topic names one stream, so a batch that mixes streams goes as one message per run.
+    int rc = 0;
+    size_t start = 0;
+    for (size_t i = 1; i <= count; i++)
+        if (i == count || strcmp (ticks [i].stream, ticks [start].stream) != 0) {
+            if (s_publish_run (pub, prefix, ticks + start, i - start, buf))
+                rc = -1;
+            start = i;
+        }
+    return rc;
 }
 
 //  ------------------------------------------------------------------------------------------

@@ -77,7 +77,8 @@ bool
     tm_tick_body_is_tick (const void *data, size_t size);
 
 //  Send [topic][body] of count ticks on a PUB socket. The topic is prefix (TM_TOPIC_RAW or
-//  TM_TOPIC_MD) + the ticks' stream + their symbol when they share one, as bus.h describes.
+//  TM_TOPIC_MD) + the ticks' stream + their symbol when they share one, as bus.h describes;
+//  a batch that mixes streams goes as one message per run of one stream.
 //  buf is scratch space, cleared first. Returns 0, or -1 if the socket refused (the caller
 //  counts it).
 int
@@ -85,7 +86,8 @@ int
                      msgpack_sbuffer *buf);
 
 //  Write the MARKET_DATA JSON of a tick into buf: {"type":"MARKET_DATA","stream",...,"data":{}}.
-//  Returns the length, or -1 if size is too small (TM_TICK_JSON_MAX always suffices).
+//  Returns the length (the text is not NUL-terminated), or -1 if size is too small
+//  (TM_TICK_JSON_MAX always suffices).
 #define TM_TICK_JSON_MAX    2048
 int
     tm_tick_to_json (const tm_tick_t *tick, char *buf, size_t size);

@@ -1,0 +1,434 @@
+//  test_config - the built-in default, every README key, the errors (each names the key and
+//  the value that is wrong), routes, and the environment that beats the file
+//
+//  The suite saves TICKMUX_FAKE_TIME and STATE_DIRECTORY, and each test sets what it needs,
+//  so the result does not depend on the shell the tests run from.
+
+#include "tickmux.h"
+#include "tap.h"
+
+#include <unistd.h>
+
+static char *s_saved_fake;          //  TICKMUX_FAKE_TIME before the suite, or NULL
+static char *s_saved_state;         //  STATE_DIRECTORY before the suite, or NULL
+static char s_state_dir [64];       //  A directory of our own for STATE_DIRECTORY
+
+static char *
+s_getenv_copy (const char *name)
+{
+    const char *value = getenv (name);
+    return value ? strdup (value) : NULL;
+}
+
+static void
+s_restore (const char *name, const char *value)
+{
+    if (value)
+        setenv (name, value, 1);
+    else
+        unsetenv (name);
+}
+
+static int
+s_suite_init (void)
+{
+    s_saved_fake = s_getenv_copy ("TICKMUX_FAKE_TIME");
+    s_saved_state = s_getenv_copy ("STATE_DIRECTORY");
+    snprintf (s_state_dir, sizeof s_state_dir, "/tmp/tickmux-test-state-XXXXXX");
+    if (!mkdtemp (s_state_dir))
+        return -1;
+    //  Loading a config must not touch /var/lib/tickmux or $HOME from a unit test
+    setenv ("STATE_DIRECTORY", s_state_dir, 1);
+    unsetenv ("TICKMUX_FAKE_TIME");
+    return 0;
+}
+
+static int
+s_suite_cleanup (void)
+{
+    s_restore ("TICKMUX_FAKE_TIME", s_saved_fake);
+    s_restore ("STATE_DIRECTORY", s_saved_state);
+    free (s_saved_fake);
+    free (s_saved_state);
+    rmdir (s_state_dir);
+    return 0;
+}
+
+//  Load text that must be valid; a failure reports the config's own message.
+static tm_config_t *
+s_load (const char *text, unsigned int line)
+{
+    char err [512] = "";
+    tm_config_t *config = tm_config_load_text (text, err, sizeof err);
+    if (!config) {
+        char what [600];
+        snprintf (what, sizeof what, "config refused: %s", err);
+        CU_assertImplementation (CU_FALSE, line, what, __FILE__, "", CU_FALSE);
+    }
+    return config;
+}
+
+//  Load text that must be refused with an error naming every token in named.
+static void
+s_refuse (const char *text, const char * const *named, unsigned int line)
+{
+    char err [512] = "";
+    tm_config_t *config = tm_config_load_text (text, err, sizeof err);
+    char what [800];
+    if (config) {
+        snprintf (what, sizeof what, "config accepted: %s", text);
+        CU_assertImplementation (CU_FALSE, line, what, __FILE__, "", CU_FALSE);
+        tm_config_destroy (&config);
+        return;
+    }
+    for (size_t i = 0; named [i]; i++)
+        if (!strstr (err, named [i])) {
+            snprintf (what, sizeof what, "error '%s' does not name '%s'", err, named [i]);
+            CU_assertImplementation (CU_FALSE, line, what, __FILE__, "", CU_FALSE);
+        }
+}
+
+static void
+s_check_defaults (tm_config_t *config)
+{
+    CU_ASSERT_STRING_EQUAL (config->role, "core");
+    CU_ASSERT (config->port == TM_DEFAULT_PORT && TM_DEFAULT_PORT == 8002);
+    CU_ASSERT_STRING_EQUAL (config->interface, "127.0.0.1");
+    CU_ASSERT (config->max_subscriptions == 1000);
+    CU_ASSERT (config->max_message == 65536);
+    CU_ASSERT (config->queue_bytes == 4194304);
+    CU_ASSERT_STRING_EQUAL (config->fake_time, "");
+    CU_ASSERT_FATAL (config->providers_count == 1);
+    CU_ASSERT_STRING_EQUAL (config->providers [0].name, "SIM");
+    CU_ASSERT_STRING_EQUAL (config->providers [0].kind, "SIM");
+    CU_ASSERT (config->providers [0].seed == 1);
+    CU_ASSERT (config->providers [0].rate == 200.0);
+    CU_ASSERT (config->providers [0].symbols == 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (config->routes);
+    CU_ASSERT (tm_routes_providers (config->routes) == 1);
+    CU_ASSERT (tm_routes_size (config->routes) == 0);
+    CU_ASSERT (tm_config_provider_index (config, "SIM") == 0);
+    CU_ASSERT (tm_config_provider_index (config, "SIM2") == -1);
+}
+
+static void
+test_defaults (void)
+{
+    char err [512] = "";
+    tm_config_t *config = tm_config_load (NULL, err, sizeof err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (config);
+    s_check_defaults (config);
+    CU_ASSERT_STRING_EQUAL (config->state_dir, s_state_dir);
+    tm_config_destroy (&config);
+    CU_ASSERT (config == NULL);
+    tm_config_destroy (&config);
+
+    //  No text, and text that only has comments, are the default too
+    config = s_load (NULL, __LINE__);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (config);
+    s_check_defaults (config);
+    tm_config_destroy (&config);
+    config = s_load ("#   Nothing configured\n", __LINE__);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (config);
+    s_check_defaults (config);
+    tm_config_destroy (&config);
+}
+
+//  The README's keys, every one set to something other than its default.
+static const char *s_full =
+    "#   Every key\n"
+    "tickmux\n"
+    "    state_dir = /srv/tickmux\n"
+    "    fake_time = 2026-01-05T09:15:00+05:30\n"
+    "gateway\n"
+    "    port = 9001\n"
+    "    interface = 0.0.0.0\n"
+    "    max_subscriptions = 5\n"
+    "    max_message = 1024\n"
+    "    queue_bytes = 65536\n"
+    "provider\n"
+    "    name = SIM\n"
+    "    kind = SIM\n"
+    "    seed = 7\n"
+    "    rate = 1000\n"
+    "    symbols = 5\n"
+    "provider\n"
+    "    name = SIM2\n"
+    "    kind = SIM\n"
+    "    seed = 8\n"
+    "route\n"
+    "    symbol = \"NIFTY 50\"\n"
+    "    providers = \"SIM2,SIM\"\n"
+    "route\n"
+    "    symbol = *\n"
+    "    providers = SIM\n";
+
+static void
+test_every_key (void)
+{
+    //  STATE_DIRECTORY beats the file, so take it away for this test
+    unsetenv ("STATE_DIRECTORY");
+    tm_config_t *config = s_load (s_full, __LINE__);
+    setenv ("STATE_DIRECTORY", s_state_dir, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (config);
+    CU_ASSERT_STRING_EQUAL (config->state_dir, "/srv/tickmux");
+    CU_ASSERT_STRING_EQUAL (config->fake_time, "2026-01-05T09:15:00+05:30");
+    CU_ASSERT (config->port == 9001);
+    CU_ASSERT_STRING_EQUAL (config->interface, "0.0.0.0");
+    CU_ASSERT (config->max_subscriptions == 5);
+    CU_ASSERT (config->max_message == 1024);
+    CU_ASSERT (config->queue_bytes == 65536);
+    CU_ASSERT_FATAL (config->providers_count == 2);
+    CU_ASSERT_STRING_EQUAL (config->providers [0].name, "SIM");
+    CU_ASSERT_STRING_EQUAL (config->providers [0].kind, "SIM");
+    CU_ASSERT (config->providers [0].seed == 7);
+    CU_ASSERT (config->providers [0].rate == 1000.0);
+    CU_ASSERT (config->providers [0].symbols == 5);
+    CU_ASSERT_STRING_EQUAL (config->providers [1].name, "SIM2");
+    CU_ASSERT_STRING_EQUAL (config->providers [1].kind, "SIM");
+    CU_ASSERT (config->providers [1].seed == 8);
+    CU_ASSERT (config->providers [1].rate == TM_DEFAULT_SIM_RATE);
+    CU_ASSERT (config->providers [1].symbols == 0);
+    CU_ASSERT (tm_config_provider_index (config, "SIM2") == 1);
+
+    //  The routes are in the table, over the providers in config order
+    CU_ASSERT_PTR_NOT_NULL_FATAL (config->routes);
+    CU_ASSERT (tm_routes_providers (config->routes) == 2);
+    CU_ASSERT (tm_routes_size (config->routes) == 2);
+    size_t order [TM_PROVIDERS_MAX];
+    CU_ASSERT (tm_routes_lookup (config->routes, "NIFTY 50", order, TM_PROVIDERS_MAX) == 2);
+    CU_ASSERT (order [0] == 1 && order [1] == 0);
+    CU_ASSERT (tm_routes_lookup (config->routes, "RELIANCE", order, TM_PROVIDERS_MAX) == 1);
+    CU_ASSERT (order [0] == 0);
+    tm_config_destroy (&config);
+}
+
+static void
+test_two_providers (void)
+{
+    tm_config_t *config = s_load (
+        "provider\n"
+        "    kind = SIM\n"
+        "provider\n"
+        "    name = SIM2\n"
+        "    kind = SIM\n", __LINE__);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (config);
+    CU_ASSERT_FATAL (config->providers_count == 2);
+    //  name defaults to the kind
+    CU_ASSERT_STRING_EQUAL (config->providers [0].name, "SIM");
+    CU_ASSERT_STRING_EQUAL (config->providers [1].name, "SIM2");
+    CU_ASSERT (config->providers [0].seed == TM_DEFAULT_SIM_SEED);
+    //  With no routes, every symbol goes to every provider in config order
+    size_t order [TM_PROVIDERS_MAX];
+    CU_ASSERT (tm_routes_lookup (config->routes, "NIFTY-I", order, TM_PROVIDERS_MAX) == 2);
+    CU_ASSERT (order [0] == 0 && order [1] == 1);
+    tm_config_destroy (&config);
+
+    //  A configured provider replaces the default SIM rather than joining it
+    config = s_load ("provider\n    name = SIM2\n    kind = SIM\n", __LINE__);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (config);
+    CU_ASSERT (config->providers_count == 1);
+    CU_ASSERT (tm_config_provider_index (config, "SIM") == -1);
+    tm_config_destroy (&config);
+}
+
+static void
+test_unknown_keys (void)
+{
+    s_refuse ("gateway\n    prot = 8002\n", (const char *[]) { "prot", NULL }, __LINE__);
+    s_refuse ("provider\n    kind = SIM\n    sede = 4\n", (const char *[]) { "sede", NULL },
+              __LINE__);
+    s_refuse ("tickmux\n    statedir = /x\n", (const char *[]) { "statedir", NULL }, __LINE__);
+    s_refuse ("route\n    symbol = X\n    provider = SIM\n", (const char *[]) { "provider", NULL },
+              __LINE__);
+    s_refuse ("gatway\n    port = 8002\n", (const char *[]) { "gatway", NULL }, __LINE__);
+    s_refuse ("port = 8002\n", (const char *[]) { "port", NULL }, __LINE__);
+}
+
+static void
+test_bad_values (void)
+{
+    const struct {
+        const char *text;
+        const char *named [3];
+    } cases [] = {
+        { "gateway\n    port = 70000\n", { "port", "70000" } },
+        { "gateway\n    port = -1\n", { "port", "-1" } },
+        { "gateway\n    port = 80a\n", { "port", "80a" } },
+        { "gateway\n    port = \"\"\n", { "port" } },
+        { "gateway\n    max_subscriptions = 0\n", { "max_subscriptions", "0" } },
+        { "gateway\n    max_message = lots\n", { "max_message", "lots" } },
+        { "gateway\n    queue_bytes = -5\n", { "queue_bytes", "-5" } },
+        { "provider\n    kind = SIM\n    rate = -1\n", { "rate", "-1" } },
+        { "provider\n    kind = SIM\n    rate = 0\n", { "rate", "0" } },
+        { "provider\n    kind = SIM\n    rate = 20000000\n", { "rate", "20000000" } },
+        { "provider\n    kind = SIM\n    rate = fast\n", { "rate", "fast" } },
+        { "provider\n    kind = SIM\n    seed = x1\n", { "seed", "x1" } },
+        { "provider\n    kind = SIM\n    symbols = -3\n", { "symbols", "-3" } },
+        { "provider\n    kind = FOO\n", { "kind", "FOO" } },
+        { "provider\n    name = SIM2\n", { "kind" } },
+        { "provider\n    kind = SIM\nprovider\n    kind = SIM\n", { "SIM" } },
+        { "provider\n    kind = SIM\n    name = THIS_NAME_IS_TOO_LONG\n",
+          { "name", "THIS_NAME_IS_TOO_LONG" } },
+        { "provider\n    kind = SIM\n    name = ALL\n", { "name", "ALL" } },
+        { "tickmux\n    fake_time = yesterday\n", { "fake_time", "yesterday" } },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++)
+        s_refuse (cases [i].text, cases [i].named, __LINE__);
+
+    //  The edges of the ranges are accepted
+    tm_config_t *config = s_load ("gateway\n    port = 0\n", __LINE__);
+    CU_ASSERT (config && config->port == 0);
+    tm_config_destroy (&config);
+    config = s_load ("gateway\n    port = 65535\n", __LINE__);
+    CU_ASSERT (config && config->port == 65535);
+    tm_config_destroy (&config);
+    config = s_load ("provider\n    kind = SIM\n    rate = 10000000\n", __LINE__);
+    CU_ASSERT (config && config->providers [0].rate == TM_SIM_RATE_MAX);
+    tm_config_destroy (&config);
+    config = s_load ("provider\n    kind = SIM\n    rate = 0.5\n", __LINE__);
+    CU_ASSERT (config && config->providers [0].rate == 0.5);
+    tm_config_destroy (&config);
+
+    //  More providers than TM_PROVIDERS_MAX
+    char text [4096] = "";
+    for (int i = 0; i <= TM_PROVIDERS_MAX; i++) {
+        size_t used = strlen (text);
+        snprintf (text + used, sizeof text - used, "provider\n    name = S%d\n    kind = SIM\n", i);
+    }
+    char err [512] = "";
+    config = tm_config_load_text (text, err, sizeof err);
+    CU_ASSERT (config == NULL && err [0] != '\0');
+    tm_config_destroy (&config);
+}
+
+static void
+test_routes (void)
+{
+    const char *two =
+        "provider\n    name = SIM\n    kind = SIM\n"
+        "provider\n    name = SIM2\n    kind = SIM\n";
+    char text [1024];
+    //  A route naming a provider that is not configured
+    snprintf (text, sizeof text, "%sroute\n    symbol = NIFTY-I\n    providers = \"SIM, TRUEDATA\"\n",
+              two);
+    s_refuse (text, (const char *[]) { "TRUEDATA", "NIFTY-I", NULL }, __LINE__);
+    //  A symbol routed twice
+    snprintf (text, sizeof text, "%sroute\n    symbol = NIFTY-I\n    providers = SIM\n"
+              "route\n    symbol = NIFTY-I\n    providers = SIM2\n", two);
+    s_refuse (text, (const char *[]) { "NIFTY-I", NULL }, __LINE__);
+    //  A repeated provider
+    snprintf (text, sizeof text, "%sroute\n    symbol = NIFTY-I\n    providers = \"SIM,SIM\"\n",
+              two);
+    s_refuse (text, (const char *[]) { "SIM", NULL }, __LINE__);
+    //  A route with no providers, and one with no symbol
+    snprintf (text, sizeof text, "%sroute\n    symbol = NIFTY-I\n", two);
+    s_refuse (text, (const char *[]) { "providers", NULL }, __LINE__);
+    snprintf (text, sizeof text, "%sroute\n    providers = SIM\n", two);
+    s_refuse (text, (const char *[]) { "symbol", NULL }, __LINE__);
+    //  The route is checked against the providers even when the route comes first
+    s_refuse ("route\n    symbol = X\n    providers = SIM2\nprovider\n    kind = SIM\n",
+              (const char *[]) { "SIM2", NULL }, __LINE__);
+    tm_config_t *config = s_load ("route\n    symbol = X\n    providers = SIM2\n"
+                                  "provider\n    name = SIM2\n    kind = SIM\n", __LINE__);
+    CU_ASSERT (config && tm_routes_size (config->routes) == 1);
+    tm_config_destroy (&config);
+}
+
+//  Environment beats the file; TICKMUX_FAKE_TIME is checked like the key.
+static void
+test_environment (void)
+{
+    setenv ("TICKMUX_FAKE_TIME", "1767583800", 1);
+    char err [512] = "";
+    tm_config_t *config = tm_config_load (NULL, err, sizeof err);
+    CU_ASSERT_PTR_NOT_NULL (config);
+    if (config)
+        CU_ASSERT_STRING_EQUAL (config->fake_time, "1767583800");
+    tm_config_destroy (&config);
+
+    config = s_load ("tickmux\n    fake_time = 2026-01-05T09:15:00Z\n", __LINE__);
+    CU_ASSERT (config && strcmp (config->fake_time, "1767583800") == 0);
+    tm_config_destroy (&config);
+
+    setenv ("TICKMUX_FAKE_TIME", "not-a-time", 1);
+    err [0] = '\0';
+    config = tm_config_load (NULL, err, sizeof err);
+    CU_ASSERT (config == NULL);
+    CU_ASSERT (strstr (err, "not-a-time") != NULL);
+    tm_config_destroy (&config);
+    unsetenv ("TICKMUX_FAKE_TIME");
+
+    //  With neither STATE_DIRECTORY nor state_dir: README's default for root or a user
+    unsetenv ("STATE_DIRECTORY");
+    char *saved_home = s_getenv_copy ("HOME");
+    setenv ("HOME", "/home/someone", 1);
+    config = s_load (NULL, __LINE__);
+    if (config)
+        CU_ASSERT_STRING_EQUAL (config->state_dir, geteuid () == 0
+                                ? "/var/lib/tickmux" : "/home/someone/.local/state/tickmux");
+    tm_config_destroy (&config);
+    s_restore ("HOME", saved_home);
+    free (saved_home);
+
+    //  STATE_DIRECTORY beats tickmux/state_dir
+    setenv ("STATE_DIRECTORY", "/run/state/tickmux", 1);
+    config = s_load ("tickmux\n    state_dir = /srv/tickmux\n", __LINE__);
+    CU_ASSERT (config && strcmp (config->state_dir, "/run/state/tickmux") == 0);
+    tm_config_destroy (&config);
+    setenv ("STATE_DIRECTORY", s_state_dir, 1);
+}
+
+//  The same contract from a file on disk, and a file that is not there.
+static void
+test_file (void)
+{
+    char path [128];
+    snprintf (path, sizeof path, "%s/tickmux.cfg", s_state_dir);
+    FILE *file = fopen (path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL (file);
+    fputs ("gateway\n    port = 9002\nprovider\n    name = SIM2\n    kind = SIM\n", file);
+    fclose (file);
+    char err [512] = "";
+    tm_config_t *config = tm_config_load (path, err, sizeof err);
+    CU_ASSERT_PTR_NOT_NULL (config);
+    if (config) {
+        CU_ASSERT (config->port == 9002);
+        CU_ASSERT (config->providers_count == 1);
+        CU_ASSERT_STRING_EQUAL (config->providers [0].name, "SIM2");
+        CU_ASSERT_STRING_EQUAL (config->state_dir, s_state_dir);
+    }
+    tm_config_destroy (&config);
+
+    //  An error in a file is reported like one in text
+    file = fopen (path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL (file);
+    fputs ("gateway\n    port = 123456\n", file);
+    fclose (file);
+    config = tm_config_load (path, err, sizeof err);
+    CU_ASSERT (config == NULL && strstr (err, "123456") != NULL);
+    unlink (path);
+
+    //  A path that does not exist is named in the error
+    err [0] = '\0';
+    config = tm_config_load (path, err, sizeof err);
+    CU_ASSERT (config == NULL);
+    CU_ASSERT (strstr (err, path) != NULL);
+}
+
+int
+tm_config_tests (void)
+{
+    CU_pSuite suite = CU_add_suite ("config", s_suite_init, s_suite_cleanup);
+    if (!suite
+    ||  !CU_add_test (suite, "built-in default", test_defaults)
+    ||  !CU_add_test (suite, "every README key", test_every_key)
+    ||  !CU_add_test (suite, "two providers SIM and SIM2", test_two_providers)
+    ||  !CU_add_test (suite, "unknown keys are named", test_unknown_keys)
+    ||  !CU_add_test (suite, "bad values name key and value", test_bad_values)
+    ||  !CU_add_test (suite, "routes built and checked", test_routes)
+    ||  !CU_add_test (suite, "environment beats the file", test_environment)
+    ||  !CU_add_test (suite, "from a file", test_file))
+        return -1;
+    return 0;
+}

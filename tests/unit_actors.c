@@ -1,0 +1,15 @@
+//  unit_actors - the CUnit suites of actors/: the simulated market
+//
+//  One runner per layer (STYLE.md 8), so a crash here cannot hide the pipeline's results.
+
+#include "tickmux.h"
+#include "tap.h"
+
+int tm_market_tests (void);
+
+int
+main (void)
+{
+    tm_suite_fn *suites [] = { tm_market_tests, NULL };
+    return tm_tap_run (suites);
+}

@@ -1,0 +1,15 @@
+//  unit_gateway - the CUnit suites of gateway/: the JSON client protocol
+//
+//  One runner per layer (STYLE.md 8), so a crash here cannot hide the pipeline's results.
+
+#include "tickmux.h"
+#include "tap.h"
+
+int tm_protocol_tests (void);
+
+int
+main (void)
+{
+    tm_suite_fn *suites [] = { tm_protocol_tests, NULL };
+    return tm_tap_run (suites);
+}
