@@ -38,9 +38,7 @@ s_self_new (zsock_t *pipe, const tm_provider_config_t *config)
     assert (self);
     self->pipe = pipe;
     self->config = config;
-    self->pub = zsock_new (ZMQ_PUB);
-    assert (self->pub);
-    zsock_set_sndhwm (self->pub, TM_BUS_HWM);
+    self->pub = tm_bus_pub_new ();
     self->poller = zpoller_new (pipe, NULL);
     zpoller_set_nonstop (self->poller, true);
     self->market = tm_market_new (config->seed, config->symbols);
@@ -87,19 +85,10 @@ s_publish_status (self_t *self)
 static void
 s_handle_pipe (self_t *self)
 {
-    zmsg_t *msg = zmsg_recv (self->pipe);
-    if (!msg) {
-        self->terminated = true;
-        return;
-    }
-    char *command = zmsg_popstr (msg);
-    if (command && streq (command, "$TERM"))
-        self->terminated = true;
-    else
-        zsys_error ("sim %s: unknown pipe command '%s'", self->config->name,
-                    command ? command : "");
+    char *command = tm_actor_command (self->pipe, &self->terminated);
+    if (command)
+        zsys_error ("sim %s: unknown pipe command '%s'", self->config->name, command);
     free (command);
-    zmsg_destroy (&msg);
 }
 
 //  Produce every tick due by now, in batches. Returns ns until the next one is due.
@@ -137,22 +126,20 @@ s_produce (self_t *self, int64_t now)
     return wait > 0 ? wait : 0;
 }
 
+static int
+s_start (void *args)
+{
+    self_t *self = (self_t *) args;
+    //  The normalizer binds the raw bus before any provider starts (sinks first).
+    return zsock_connect (self->pub, "%s", TM_BUS_RAW);
+}
+
 void
 tm_sim_actor (zsock_t *pipe, void *args)
 {
     self_t *self = s_self_new (pipe, (const tm_provider_config_t *) args);
-    zsock_signal (pipe, 0);
-    if (tm_actor_wait_start (pipe)) {
-        s_self_destroy (&self);
-        return;
-    }
-    //  The normalizer binds the raw bus before any provider starts (sinks first).
-    int rc = zsock_connect (self->pub, "%s", TM_BUS_RAW);
-    zsock_signal (pipe, rc == 0 ? 0 : 1);
-    if (rc) {
-        s_self_destroy (&self);
-        return;
-    }
+    if (tm_actor_handshake (pipe, s_start, self))
+        self->terminated = true;
     int64_t now = tm_clock_mono_ns ();
     self->connect_at_ns = now + self->config->connect_delay_ms * 1000000;
     self->next_status_ns = now;

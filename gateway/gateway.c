@@ -852,21 +852,14 @@ s_adopt (self_t *self, zsock_t *sock)
 static void
 s_handle_pipe (self_t *self)
 {
-    zmsg_t *msg = zmsg_recv (self->pipe);
-    if (!msg) {
-        self->terminated = true;
+    char *command = tm_actor_command (self->pipe, &self->terminated);
+    if (!command)
         return;
-    }
-    char *command = zmsg_popstr (msg);
-    if (command && streq (command, "$TERM"))
-        self->terminated = true;
-    else
-    if (command && streq (command, "PORT"))
+    if (streq (command, "PORT"))
         zsock_send (self->pipe, "si", "PORT", self->port);
     else
-        zsys_error ("gateway: unknown pipe command '%s'", command ? command : "");
+        zsys_error ("gateway: unknown pipe command '%s'", command);
     free (command);
-    zmsg_destroy (&msg);
 }
 
 static void
@@ -883,14 +876,8 @@ s_self_new (zsock_t *pipe, const tm_config_t *config)
     assert (self);
     self->pipe = pipe;
     self->config = config;
-    self->norm = zsock_new (ZMQ_SUB);
-    self->md = zsock_new (ZMQ_SUB);
-    assert (self->norm && self->md);
-    zsock_set_rcvhwm (self->norm, TM_BUS_HWM);
-    zsock_set_rcvhwm (self->md, TM_BUS_HWM);
-    zsock_set_subscribe (self->norm, TM_TOPIC_MD);
-    zsock_set_subscribe (self->norm, TM_TOPIC_STATUS);
-    zsock_set_subscribe (self->md, TM_TOPIC_MD);
+    self->norm = tm_bus_sub_new (TM_TOPIC_MD, TM_TOPIC_STATUS, NULL);
+    self->md = tm_bus_sub_new (TM_TOPIC_MD, NULL);
     self->topics = zhashx_new ();
     zhashx_set_destructor (self->topics, s_topic_free);
     self->sessions = zlistx_new ();
@@ -928,8 +915,9 @@ s_self_destroy (self_t **self_p)
 }
 
 static int
-s_start (self_t *self)
+s_start (void *args)
 {
+    self_t *self = (self_t *) args;
     if (zsock_connect (self->norm, "%s", TM_BUS_NORM) || zsock_connect (self->md, "%s", TM_BUS_MD))
         return -1;
     lws_set_log_level (LLL_ERR | LLL_WARN, s_log_emit);
@@ -959,20 +947,11 @@ void
 tm_gateway_actor (zsock_t *pipe, void *args)
 {
     self_t *self = s_self_new (pipe, (const tm_config_t *) args);
-    zsock_signal (pipe, 0);
-    if (tm_actor_wait_start (pipe)) {
-        s_self_destroy (&self);
-        return;
-    }
-    if (s_start (self)) {
-        zsys_error ("gateway: cannot listen on %s:%d", self->config->interface, self->config->port);
-        zsock_signal (pipe, 1);
-        s_self_destroy (&self);
-        return;
-    }
-    zsock_signal (pipe, 0);
-    //  The signal went out on the pipe: look at it once, since its fd edge may be spent.
-    s_drain_continue (&self->drain_sul);
+    if (tm_actor_handshake (pipe, s_start, self) == 0)
+        //  The signal went out on the pipe: look at it once, since its fd edge may be spent.
+        s_drain_continue (&self->drain_sul);
+    else
+        self->terminated = true;
     while (!self->terminated)
         if (lws_service (self->context, 0) < 0)
             break;

@@ -20,13 +20,6 @@ typedef struct {
     bool terminated;                //  $TERM received
 } self_t;
 
-static void
-s_free_counter (void **item_p)
-{
-    free (*item_p);
-    *item_p = NULL;
-}
-
 static self_t *
 s_self_new (zsock_t *pipe, const tm_config_t *config)
 {
@@ -34,17 +27,11 @@ s_self_new (zsock_t *pipe, const tm_config_t *config)
     assert (self);
     self->pipe = pipe;
     self->config = config;
-    self->norm = zsock_new (ZMQ_SUB);
-    self->md = zsock_new (ZMQ_PUB);
-    assert (self->norm && self->md);
-    zsock_set_rcvhwm (self->norm, TM_BUS_HWM);
-    zsock_set_sndhwm (self->md, TM_BUS_HWM);
-    zsock_set_subscribe (self->norm, TM_TOPIC_MD);
-    zsock_set_subscribe (self->norm, TM_TOPIC_STATUS);
+    self->norm = tm_bus_sub_new (TM_TOPIC_MD, TM_TOPIC_STATUS, NULL);
+    self->md = tm_bus_pub_new ();
     for (size_t i = 0; i < TM_PROVIDERS_MAX; i++)
         self->states [i] = TM_STATE_CONNECTING;
-    self->seqs = zhashx_new ();
-    zhashx_set_destructor (self->seqs, s_free_counter);
+    self->seqs = tm_seqs_new ();
     self->poller = zpoller_new (pipe, self->norm, NULL);
     zpoller_set_nonstop (self->poller, true);
     msgpack_sbuffer_init (&self->buf);
@@ -66,18 +53,6 @@ s_self_destroy (self_t **self_p)
     }
 }
 
-static uint64_t
-s_next_seq (self_t *self, const char *symbol)
-{
-    uint64_t *seq = (uint64_t *) zhashx_lookup (self->seqs, symbol);
-    if (!seq) {
-        seq = (uint64_t *) zmalloc (sizeof (uint64_t));
-        assert (seq);
-        zhashx_insert (self->seqs, symbol, seq);
-    }
-    return ++*seq;
-}
-
 static void
 s_handle_ticks (self_t *self, zframe_t *body)
 {
@@ -97,7 +72,7 @@ s_handle_ticks (self_t *self, zframe_t *body)
         tm_tick_t *out = &self->out [chosen++];
         *out = *tick;
         snprintf (out->stream, sizeof out->stream, "%s", TM_STREAM_ALL);
-        out->seq = s_next_seq (self, out->symbol);
+        out->seq = tm_seqs_next (self->seqs, out->symbol);
         out->pub_ts = now;
     }
     if (chosen == 0)
@@ -148,37 +123,29 @@ s_handle_norm (self_t *self)
 static void
 s_handle_pipe (self_t *self)
 {
-    zmsg_t *msg = zmsg_recv (self->pipe);
-    if (!msg) {
-        self->terminated = true;
-        return;
-    }
-    char *command = zmsg_popstr (msg);
-    if (command && streq (command, "$TERM"))
-        self->terminated = true;
-    else
-        zsys_error ("arbiter: unknown pipe command '%s'", command ? command : "");
+    char *command = tm_actor_command (self->pipe, &self->terminated);
+    if (command)
+        zsys_error ("arbiter: unknown pipe command '%s'", command);
     free (command);
-    zmsg_destroy (&msg);
+}
+
+static int
+s_start (void *args)
+{
+    self_t *self = (self_t *) args;
+    if (zsock_bind (self->md, "%s", TM_BUS_MD) || zsock_connect (self->norm, "%s", TM_BUS_NORM)) {
+        zsys_error ("arbiter: cannot join the bus: %s", zmq_strerror (zmq_errno ()));
+        return -1;
+    }
+    return 0;
 }
 
 void
 tm_arbiter_actor (zsock_t *pipe, void *args)
 {
     self_t *self = s_self_new (pipe, (const tm_config_t *) args);
-    zsock_signal (pipe, 0);
-    if (tm_actor_wait_start (pipe)) {
-        s_self_destroy (&self);
-        return;
-    }
-    int rc = zsock_bind (self->md, "%s", TM_BUS_MD) == 0
-          && zsock_connect (self->norm, "%s", TM_BUS_NORM) == 0 ? 0 : 1;
-    zsock_signal (pipe, (byte) rc);
-    if (rc) {
-        zsys_error ("arbiter: cannot join the bus: %s", zmq_strerror (zmq_errno ()));
-        s_self_destroy (&self);
-        return;
-    }
+    if (tm_actor_handshake (pipe, s_start, self))
+        self->terminated = true;
     while (!self->terminated) {
         void *which = zpoller_wait (self->poller, -1);
         if (which == self->pipe)

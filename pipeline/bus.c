@@ -1,6 +1,7 @@
 //  bus - topic construction (see bus.h)
 
 #include "tickmux.h"
+#include <stdarg.h>
 
 int
 tm_bus_topic (char *buf, size_t size, const char *prefix, const char *stream,
@@ -14,20 +15,21 @@ tm_bus_topic (char *buf, size_t size, const char *prefix, const char *stream,
 }
 
 int
-tm_actor_wait_start (zsock_t *pipe)
+tm_actor_handshake (zsock_t *pipe, tm_actor_start_fn *start, void *self)
 {
-    while (true) {
-        char *command = zstr_recv (pipe);
-        if (!command)
-            return -1;
-        bool start = streq (command, "START");
-        bool term = streq (command, "$TERM");
+    zsock_signal (pipe, 0);
+    bool terminated = false;
+    while (!terminated) {
+        char *command = tm_actor_command (pipe, &terminated);
+        bool go = command && streq (command, "START");
         free (command);
-        if (start)
-            return 0;
-        if (term)
-            return -1;
+        if (go) {
+            int rc = start (self);
+            zsock_signal (pipe, rc == 0 ? 0 : 1);
+            return rc == 0 ? 0 : -1;
+        }
     }
+    return -1;
 }
 
 int
@@ -36,4 +38,80 @@ tm_actor_start (zactor_t *actor)
     if (zstr_send (actor, "START"))
         return -1;
     return zsock_wait (actor) == 0 ? 0 : -1;
+}
+
+char *
+tm_actor_command (zsock_t *pipe, bool *terminated)
+{
+    char *command = zstr_recv (pipe);
+    if (!command || streq (command, "$TERM")) {
+        free (command);
+        *terminated = true;
+        return NULL;
+    }
+    return command;
+}
+
+int
+tm_bus_send (zsock_t *pub, const char *topic, const void *body, size_t size)
+{
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addstr (msg, topic);
+    zmsg_addmem (msg, body, size);
+    if (zmsg_send (&msg, pub) == -1) {
+        zmsg_destroy (&msg);
+        return -1;
+    }
+    return 0;
+}
+
+static void
+s_free_counter (void **item_p)
+{
+    free (*item_p);
+    *item_p = NULL;
+}
+
+zhashx_t *
+tm_seqs_new (void)
+{
+    zhashx_t *seqs = zhashx_new ();
+    assert (seqs);
+    zhashx_set_destructor (seqs, s_free_counter);
+    return seqs;
+}
+
+uint64_t
+tm_seqs_next (zhashx_t *seqs, const char *key)
+{
+    uint64_t *seq = (uint64_t *) zhashx_lookup (seqs, key);
+    if (!seq) {
+        seq = (uint64_t *) zmalloc (sizeof (uint64_t));
+        assert (seq);
+        zhashx_insert (seqs, key, seq);
+    }
+    return ++*seq;
+}
+
+zsock_t *
+tm_bus_pub_new (void)
+{
+    zsock_t *pub = zsock_new (ZMQ_PUB);
+    assert (pub);
+    zsock_set_sndhwm (pub, TM_BUS_HWM);
+    return pub;
+}
+
+zsock_t *
+tm_bus_sub_new (const char *topic, ...)
+{
+    zsock_t *sub = zsock_new (ZMQ_SUB);
+    assert (sub);
+    zsock_set_rcvhwm (sub, TM_BUS_HWM);
+    va_list args;
+    va_start (args, topic);
+    for (const char *t = topic; t; t = va_arg (args, const char *))
+        zsock_set_subscribe (sub, t);
+    va_end (args);
+    return sub;
 }

@@ -40,15 +40,44 @@
 #define TM_BUS_HWM          2000
 
 //  Actor start-up convention: an actor signals 0 as soon as it has allocated its state (which
-//  zactor_new waits for), then waits here for "START" from main, does what can fail (bind,
-//  connect, listen) and answers with zsock_signal (pipe, 0 or 1), which main reads with
-//  zsock_wait. Returns 0 on START, -1 on $TERM or an interrupted pipe.
+//  zactor_new waits for), then waits for "START" from main, does what can fail (bind, connect,
+//  listen) and answers with zsock_signal (pipe, 0 or 1), which main reads in tm_actor_start.
+//  tm_actor_handshake does the actor's side: it calls start (self) on START and returns 0 when
+//  that succeeded and the actor should run, -1 when it failed or $TERM came first.
+typedef int (tm_actor_start_fn) (void *self);
 int
-    tm_actor_wait_start (zsock_t *pipe);
+    tm_actor_handshake (zsock_t *pipe, tm_actor_start_fn *start, void *self);
+
+//  Read one pipe command. Returns the verb (caller owns it, free with free ()), or NULL when
+//  it was $TERM or the pipe was interrupted, after setting *terminated.
+char *
+    tm_actor_command (zsock_t *pipe, bool *terminated);
 
 //  Main's side: send START to an actor and return its status (0 ok, else failed).
 int
     tm_actor_start (zactor_t *actor);
+
+//  Send [topic][body] on a PUB socket. Returns 0, or -1 if the socket refused (the message is
+//  dropped; the caller counts it).
+int
+    tm_bus_send (zsock_t *pub, const char *topic, const void *body, size_t size);
+
+//  A PUB for a data link, with TM_BUS_HWM. Caller owns it (zsock_destroy).
+zsock_t *
+    tm_bus_pub_new (void);
+
+//  A SUB for a data link, with TM_BUS_HWM, subscribed to each topic prefix of the
+//  NULL-terminated list. Caller owns it (zsock_destroy).
+zsock_t *
+    tm_bus_sub_new (const char *topic, ...);
+
+//  Sequence counters by key (a symbol, a provider-symbol pair): a hash that owns its counters.
+//  tm_seqs_next returns the key's next number, 1 for a key never seen.
+//  Caller owns the hash and destroys it with zhashx_destroy.
+zhashx_t *
+    tm_seqs_new (void);
+uint64_t
+    tm_seqs_next (zhashx_t *seqs, const char *key);
 
 //  Build "<prefix><stream>.<symbol>|" into buf (size >= TM_TOPIC_MAX), or the stream prefix
 //  "<prefix><stream>." when symbol is NULL. Returns the length, or -1 if it does not fit.

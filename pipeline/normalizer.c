@@ -25,13 +25,6 @@ typedef struct {
     bool terminated;                //  $TERM received
 } self_t;
 
-static void
-s_free_counter (void **item_p)
-{
-    free (*item_p);
-    *item_p = NULL;
-}
-
 static self_t *
 s_self_new (zsock_t *pipe, const tm_config_t *config)
 {
@@ -39,16 +32,10 @@ s_self_new (zsock_t *pipe, const tm_config_t *config)
     assert (self);
     self->pipe = pipe;
     self->config = config;
-    self->raw = zsock_new (ZMQ_SUB);
-    self->norm = zsock_new (ZMQ_PUB);
-    assert (self->raw && self->norm);
-    zsock_set_rcvhwm (self->raw, TM_BUS_HWM);
-    zsock_set_sndhwm (self->norm, TM_BUS_HWM);
-    zsock_set_subscribe (self->raw, "");
-    for (size_t i = 0; i < config->providers_count; i++) {
-        self->seqs [i] = zhashx_new ();
-        zhashx_set_destructor (self->seqs [i], s_free_counter);
-    }
+    self->raw = tm_bus_sub_new ("", NULL);
+    self->norm = tm_bus_pub_new ();
+    for (size_t i = 0; i < config->providers_count; i++)
+        self->seqs [i] = tm_seqs_new ();
     self->poller = zpoller_new (pipe, self->raw, NULL);
     zpoller_set_nonstop (self->poller, true);
     msgpack_sbuffer_init (&self->buf);
@@ -69,18 +56,6 @@ s_self_destroy (self_t **self_p)
         free (self);
         *self_p = NULL;
     }
-}
-
-static uint64_t
-s_next_seq (self_t *self, int provider, const char *symbol)
-{
-    uint64_t *seq = (uint64_t *) zhashx_lookup (self->seqs [provider], symbol);
-    if (!seq) {
-        seq = (uint64_t *) zmalloc (sizeof (uint64_t));
-        assert (seq);
-        zhashx_insert (self->seqs [provider], symbol, seq);
-    }
-    return ++*seq;
 }
 
 static bool
@@ -116,7 +91,7 @@ s_handle_ticks (self_t *self, zframe_t *body)
         *out = *tick;
         //  The provider's own stream: named after the instance, numbered per symbol.
         memcpy (out->stream, out->provider, sizeof out->stream);
-        out->seq = s_next_seq (self, provider, out->symbol);
+        out->seq = tm_seqs_next (self->seqs [provider], out->symbol);
         out->norm_ts = now;
         out->pub_ts = now;
     }
@@ -166,16 +141,10 @@ s_handle_raw (self_t *self)
 static void
 s_handle_pipe (self_t *self)
 {
-    zmsg_t *msg = zmsg_recv (self->pipe);
-    if (!msg) {
-        self->terminated = true;
+    char *command = tm_actor_command (self->pipe, &self->terminated);
+    if (!command)
         return;
-    }
-    char *command = zmsg_popstr (msg);
-    if (command && streq (command, "$TERM"))
-        self->terminated = true;
-    else
-    if (command && streq (command, "STATS")) {
+    if (streq (command, "STATS")) {
         char json [256];
         snprintf (json, sizeof json, "{\"ticks_in\":%" PRIu64 ",\"ticks_out\":%" PRIu64
                   ",\"rejected\":%" PRIu64 ",\"malformed\":%" PRIu64 "}", self->ticks_in,
@@ -183,28 +152,27 @@ s_handle_pipe (self_t *self)
         zsock_send (self->pipe, "ss", "STATS", json);
     }
     else
-        zsys_error ("normalizer: unknown pipe command '%s'", command ? command : "");
+        zsys_error ("normalizer: unknown pipe command '%s'", command);
     free (command);
-    zmsg_destroy (&msg);
+}
+
+static int
+s_start (void *args)
+{
+    self_t *self = (self_t *) args;
+    if (zsock_bind (self->raw, "%s", TM_BUS_RAW) || zsock_bind (self->norm, "%s", TM_BUS_NORM)) {
+        zsys_error ("normalizer: cannot bind the bus: %s", zmq_strerror (zmq_errno ()));
+        return -1;
+    }
+    return 0;
 }
 
 void
 tm_normalizer_actor (zsock_t *pipe, void *args)
 {
     self_t *self = s_self_new (pipe, (const tm_config_t *) args);
-    zsock_signal (pipe, 0);
-    if (tm_actor_wait_start (pipe)) {
-        s_self_destroy (&self);
-        return;
-    }
-    int rc = zsock_bind (self->raw, "%s", TM_BUS_RAW) == 0
-          && zsock_bind (self->norm, "%s", TM_BUS_NORM) == 0 ? 0 : 1;
-    zsock_signal (pipe, (byte) rc);
-    if (rc) {
-        zsys_error ("normalizer: cannot bind the bus: %s", zmq_strerror (zmq_errno ()));
-        s_self_destroy (&self);
-        return;
-    }
+    if (tm_actor_handshake (pipe, s_start, self))
+        self->terminated = true;
     while (!self->terminated) {
         void *which = zpoller_wait (self->poller, -1);
         if (which == self->pipe)

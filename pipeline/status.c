@@ -160,12 +160,5 @@ tm_status_publish (zsock_t *pub, const tm_status_t *st, msgpack_sbuffer *buf)
     snprintf (topic, sizeof topic, "%s%s", TM_TOPIC_STATUS, st->provider);
     msgpack_sbuffer_clear (buf);
     tm_status_encode (st, buf);
-    zmsg_t *msg = zmsg_new ();
-    zmsg_addstr (msg, topic);
-    zmsg_addmem (msg, buf->data, buf->size);
-    if (zmsg_send (&msg, pub) == -1) {
-        zmsg_destroy (&msg);
-        return -1;
-    }
-    return 0;
+    return tm_bus_send (pub, topic, buf->data, buf->size);
 }

@@ -321,14 +321,7 @@ s_publish_run (zsock_t *pub, const char *prefix, const tm_tick_t *ticks, size_t 
         return -1;
     msgpack_sbuffer_clear (buf);
     tm_tick_encode (ticks, count, buf);
-    zmsg_t *msg = zmsg_new ();
-    zmsg_addstr (msg, topic);
-    zmsg_addmem (msg, buf->data, buf->size);
-    if (zmsg_send (&msg, pub) == -1) {
-        zmsg_destroy (&msg);
-        return -1;
-    }
-    return 0;
+    return tm_bus_send (pub, topic, buf->data, buf->size);
 }
 
 int
