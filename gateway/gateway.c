@@ -722,6 +722,41 @@ s_fill_stats (self_t *self, tm_http_stats_t *stats)
     }
 }
 
+static int
+s_compare_names (const void *a, const void *b)
+{
+    return strcmp (*(const char * const *) a, *(const char * const *) b);
+}
+
+//  {"providers":{"SIM":["BANKNIFTY-I",...]}}: each provider's universe, sorted, for pickers.
+static char *
+s_symbols_json (self_t *self, unsigned int *status, const char **content_type, size_t *size)
+{
+    json_t *providers = json_object ();
+    for (size_t i = 0; i < self->config->providers_count; i++) {
+        zhashx_t *universe = self->providers [i].universe;
+        size_t count = zhashx_size (universe);
+        const char **names = (const char **) malloc ((count ? count : 1) * sizeof (char *));
+        assert (names);
+        size_t n = 0;
+        for (void *item = zhashx_first (universe); item && n < count; item = zhashx_next (universe))
+            names [n++] = (const char *) zhashx_cursor (universe);
+        qsort (names, n, sizeof (char *), s_compare_names);
+        json_t *list = json_array ();
+        for (size_t k = 0; k < n; k++)
+            json_array_append_new (list, json_string (names [k]));
+        free (names);
+        json_object_set_new (providers, self->config->providers [i].name, list);
+    }
+    json_t *reply = json_pack ("{s:o}", "providers", providers);
+    char *text = json_dumps (reply, JSON_COMPACT | JSON_ENSURE_ASCII);
+    json_decref (reply);
+    *status = 200;
+    *content_type = "application/json";
+    *size = text ? strlen (text) : 0;
+    return text;
+}
+
 typedef struct {
     s_session_t *session;           //  For a ws connection
     char *body;                     //  For an HTTP answer: LWS_PRE + payload (owned)
@@ -735,16 +770,17 @@ s_http_request (self_t *self, struct lws *wsi, s_pss_t *pss, const char *uri)
     s_fill_stats (self, &stats);
     unsigned int status;
     const char *content_type;
-    char *text = tm_http_answer (uri, &stats, &status, &content_type);
-    if (!text)
+    size_t len;
+    char *body = streq (uri, "/ws/symbols")
+               ? s_symbols_json (self, &status, &content_type, &len)
+               : tm_http_answer (uri, &stats, self->config->www_dir, &status, &content_type, &len);
+    if (!body)
         return 1;
-    size_t len = strlen (text);
-    pss->body = (char *) malloc (LWS_PRE + len + 1);
+    pss->body = (char *) malloc (LWS_PRE + len);
     assert (pss->body);
-    memcpy (pss->body + LWS_PRE, text, len);
-    pss->body [LWS_PRE + len] = '\n';
-    pss->body_len = len + 1;
-    free (text);
+    memcpy (pss->body + LWS_PRE, body, len);
+    pss->body_len = len;
+    free (body);
     unsigned char headers [LWS_PRE + 512];
     unsigned char *start = headers + LWS_PRE, *p = start, *end = headers + sizeof headers - 1;
     if (lws_add_http_common_headers (wsi, status, content_type, pss->body_len, &p, end)

@@ -116,17 +116,95 @@ s_metrics (const tm_http_stats_t *stats)
     return text;
 }
 
-char *
-tm_http_answer (const char *path, const tm_http_stats_t *stats, unsigned int *status,
-                const char **content_type)
+//  The content type of a dashboard file name, or NULL if it is not one we serve.
+static const char *
+s_file_type (const char *name)
 {
-    assert (path && stats && status && content_type);
+    static const struct {
+        const char *ext;            //  File name ending
+        const char *type;           //  Its content type
+    } types [] = {
+        { ".html", "text/html; charset=utf-8" }, { ".js", "text/javascript; charset=utf-8" },
+        { ".css", "text/css; charset=utf-8" }, { ".svg", "image/svg+xml" },
+        { ".png", "image/png" }, { ".ico", "image/x-icon" }
+    };
+    size_t len = strlen (name);
+    if (len == 0 || len > 64 || name [0] == '.')
+        return NULL;
+    for (size_t i = 0; i < len; i++)
+        if (!((name [i] >= 'a' && name [i] <= 'z') || (name [i] >= '0' && name [i] <= '9')
+        ||    name [i] == '-' || name [i] == '_' || name [i] == '.'))
+            return NULL;
+    for (size_t i = 0; i < sizeof types / sizeof types [0]; i++) {
+        size_t ext = strlen (types [i].ext);
+        if (len > ext && streq (name + len - ext, types [i].ext))
+            return types [i].type;
+    }
+    return NULL;
+}
+
+//  Read a dashboard file, or NULL if it is not there or too large.
+static char *
+s_read_file (const char *dir, const char *name, size_t *size)
+{
+    char path [TM_PATH_MAX + 80];
+    snprintf (path, sizeof path, "%s/%s", dir, name);
+    FILE *file = fopen (path, "rb");
+    if (!file)
+        return NULL;
+    char *data = (char *) malloc (TM_HTTP_FILE_MAX + 1);
+    size_t got = data ? fread (data, 1, TM_HTTP_FILE_MAX + 1, file) : 0;
+    fclose (file);
+    if (!data || got > TM_HTTP_FILE_MAX) {
+        zsys_warning ("http: %s is missing or larger than %d bytes", path, TM_HTTP_FILE_MAX);
+        free (data);
+        return NULL;
+    }
+    *size = got;
+    return data;
+}
+
+static char *
+s_json_body (json_t *reply, size_t *size)
+{
+    char *text = json_dumps (reply, JSON_COMPACT | JSON_ENSURE_ASCII);
+    json_decref (reply);
+    if (!text)
+        return NULL;
+    size_t len = strlen (text);
+    char *body = (char *) realloc (text, len + 2);
+    if (!body) {
+        free (text);
+        return NULL;
+    }
+    body [len] = '\n';
+    body [len + 1] = '\0';
+    *size = len + 1;
+    return body;
+}
+
+char *
+tm_http_answer (const char *path, const tm_http_stats_t *stats, const char *www_dir,
+                unsigned int *status, const char **content_type, size_t *size)
+{
+    assert (path && stats && status && content_type && size);
     *status = 200;
     *content_type = "application/json";
     json_t *reply;
     if (streq (path, "/metrics")) {
         *content_type = "text/plain; version=0.0.4; charset=utf-8";
-        return s_metrics (stats);
+        char *text = s_metrics (stats);
+        *size = text ? strlen (text) : 0;
+        return text;
+    }
+    const char *name = streq (path, "/") ? "index.html" : path + 1;
+    const char *type = www_dir && www_dir [0] ? s_file_type (name) : NULL;
+    if (type) {
+        char *data = s_read_file (www_dir, name, size);
+        if (data) {
+            *content_type = type;
+            return data;
+        }
     }
     if (streq (path, "/ws/health")) {
         reply = s_health (stats);
@@ -137,9 +215,11 @@ tm_http_answer (const char *path, const tm_http_stats_t *stats, unsigned int *st
         reply = s_stats (stats);
     else {
         *status = 404;
-        reply = json_pack ("{s:s, s:s}", "error", "not found", "path", path);
+        reply = json_pack ("{s:s}", "error", "not found");
+        //  The path is the client's: jansson refuses it if it is not UTF-8, and then we omit it.
+        json_t *echo = json_stringn (path, strnlen (path, 200));
+        if (echo)
+            json_object_set_new (reply, "path", echo);
     }
-    char *text = json_dumps (reply, JSON_COMPACT | JSON_ENSURE_ASCII);
-    json_decref (reply);
-    return text;
+    return s_json_body (reply, size);
 }

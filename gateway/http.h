@@ -28,10 +28,16 @@ typedef struct {
     tm_http_provider_t providers [TM_PROVIDERS_MAX];
 } tm_http_stats_t;
 
-//  The answer to GET path: sets *status (200, 503 or 404) and *content_type (a literal).
-//  Caller owns return value (the body, NUL-terminated; free with free ()).
+//  Largest file served from the www directory
+#define TM_HTTP_FILE_MAX    (1024 * 1024)
+
+//  The answer to GET path: /ws/health, /ws/stats, /metrics, or a file of the dashboard from
+//  www_dir ("/" is index.html; only plain names like "/dashboard.js" with a known extension,
+//  never a subdirectory or "..", so nothing outside www_dir can be read). Sets *status
+//  (200, 503, 404), *content_type (a literal) and *size. Returns the body (caller owns it,
+//  free with free ()), or NULL when out of memory.
 char *
-    tm_http_answer (const char *path, const tm_http_stats_t *stats, unsigned int *status,
-                    const char **content_type);
+    tm_http_answer (const char *path, const tm_http_stats_t *stats, const char *www_dir,
+                    unsigned int *status, const char **content_type, size_t *size);
 
 #endif

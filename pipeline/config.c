@@ -17,7 +17,8 @@ static const s_key_t s_tickmux_keys [] = {
 static const s_key_t s_gateway_keys [] = {
     { "port", "0..65535" }, { "interface", "an IPv4/IPv6 address" },
     { "max_subscriptions", "1..1000000" }, { "max_message", "256..16777216 bytes" },
-    { "queue_bytes", "65536..1073741824 bytes" }, { NULL, NULL }
+    { "queue_bytes", "65536..1073741824 bytes" }, { "www_dir", "a directory path" },
+    { NULL, NULL }
 };
 static const s_key_t s_provider_keys [] = {
     { "name", "an instance name" }, { "kind", "SIM, ZERODHA or TRUEDATA" },
@@ -196,6 +197,10 @@ s_config_from (zconfig_t *root, char *err, size_t err_size)
             &&  s_copy (name, "interface", value, self->interface, sizeof self->interface,
                         err, err_size))
                 goto failed;
+            if ((value = zconfig_get (section, "www_dir", NULL))
+            &&  s_copy (name, "www_dir", value, self->www_dir, sizeof self->www_dir,
+                        err, err_size))
+                goto failed;
             if ((value = zconfig_get (section, "max_subscriptions", NULL))) {
                 if (s_parse_uint (name, "max_subscriptions", value, 1, 1000000, &v, err, err_size))
                     goto failed;
@@ -275,6 +280,14 @@ s_config_from (zconfig_t *root, char *err, size_t err_size)
             strcpy (self->state_dir, "/var/lib/tickmux");
         else
             snprintf (self->state_dir, sizeof self->state_dir, "%.400s/.local/state/tickmux", home);
+    }
+    //  The dashboard: where make install put it, else the source tree we were built from, so
+    //  ./tickmux in a checkout serves it too.
+    if (!self->www_dir [0]) {
+        const char *candidates [] = { TM_WWW_DIR, TM_SRC_WWW_DIR };
+        for (size_t i = 0; i < 2 && !self->www_dir [0]; i++)
+            if (access (candidates [i], R_OK | X_OK) == 0)
+                snprintf (self->www_dir, sizeof self->www_dir, "%s", candidates [i]);
     }
     if (self->fake_time [0]) {
         int64_t ns;

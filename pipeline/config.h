@@ -31,6 +31,7 @@ typedef struct {
     size_t max_subscriptions;       //  Per client
     size_t max_message;             //  Largest client text message, bytes (close 1009 past it)
     size_t queue_bytes;             //  Per-client outgoing queue bound, bytes
+    char www_dir [TM_PATH_MAX];     //  Dashboard files ("" when none was found)
     size_t providers_count;         //  Entries in providers
     tm_provider_config_t providers [TM_PROVIDERS_MAX];
     tm_routes_t *routes;            //  Route table over the providers (owned)

@@ -1,4 +1,4 @@
-//  unit_gateway - the CUnit suites of gateway/: the JSON client protocol
+//  unit_gateway - the CUnit suites of gateway/: the JSON client protocol and the HTTP answers
 //
 //  One runner per layer (STYLE.md 8), so a crash here cannot hide the pipeline's results.
 
@@ -6,10 +6,11 @@
 #include "tap.h"
 
 int tm_protocol_tests (void);
+int tm_http_tests (void);
 
 int
 main (void)
 {
-    tm_suite_fn *suites [] = { tm_protocol_tests, NULL };
+    tm_suite_fn *suites [] = { tm_protocol_tests, tm_http_tests, NULL };
     return tm_tap_run (suites);
 }
