@@ -1,4 +1,5 @@
-//  unit_actors - the CUnit suites of actors/: the simulated market
+//  unit_actors - the CUnit suites of actors/: the simulated market, the Kite decoder and
+//  instrument dump
 //
 //  One runner per layer (STYLE.md 8), so a crash here cannot hide the pipeline's results.
 
@@ -6,10 +7,16 @@
 #include "tap.h"
 
 int tm_market_tests (void);
+int tm_kite_frame_tests (void);
+int tm_kite_instruments_tests (void);
+int tm_kite_session_tests (void);
 
 int
 main (void)
 {
-    tm_suite_fn *suites [] = { tm_market_tests, NULL };
+    tm_suite_fn *suites [] = {
+        tm_market_tests, tm_kite_frame_tests, tm_kite_instruments_tests, tm_kite_session_tests,
+        NULL
+    };
     return tm_tap_run (suites);
 }
