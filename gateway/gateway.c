@@ -22,6 +22,8 @@
 #define S_WRITE_BATCH       64          //  Frames per WRITEABLE callback
 #define S_CONTROL_PAUSE     (256 * 1024)    //  Queued reply bytes that pause reading a client
 #define S_SAFETY_US         (100 * 1000)    //  Drain check against missed fd edges
+#define S_KITE_LOGIN_URL    "https://kite.zerodha.com/connect/login?v=3&api_key="
+#define S_REQUEST_TOKEN_MAX 128             //  Longest request_token passed on
 
 typedef struct {
     int refs;                       //  Queues (and topic snapshot) holding this frame
@@ -36,6 +38,8 @@ typedef struct _self_t self_t;
 
 typedef struct {
     char key [TM_TOPIC_MAX];        //  Bus topic: "md.ALL.NIFTY-I|"
+    char stream [TM_PROVIDER_MAX];  //  Its stream, for demand messages
+    char symbol [TM_SYMBOL_MAX];    //  Its symbol, for demand messages
     s_session_t **subs;             //  Subscribed sessions (not owned)
     size_t subs_count;              //  Entries in subs
     size_t subs_cap;                //  Allocated entries
@@ -57,6 +61,7 @@ struct _s_session_t {
     bool rx_paused;                 //  We stopped reading (replies backed up)
     zhashx_t *subs;                 //  topic key -> s_topic_t * (not owned)
     bool status_channel;            //  Subscribed to PROVIDER_STATUS
+    bool orders_channel;            //  Subscribed to ORDER_UPDATE
     char *rx;                       //  Message being reassembled
     size_t rx_len;                  //  Bytes in rx
     bool rx_binary;                 //  Current message is binary
@@ -79,6 +84,7 @@ struct _self_t {
     zsock_t *pipe;                  //  Actor command pipe
     zsock_t *norm;                  //  SUB: providers' own streams and status
     zsock_t *md;                    //  SUB: the ALL stream
+    zsock_t *demand;                //  DEALER to the arbiter: what clients want upstream
     const tm_config_t *config;      //  Borrowed from main
     struct lws_context *context;    //  The lws loop
     struct lws_vhost *vhost;        //  Our one vhost
@@ -241,16 +247,30 @@ s_topic_free (void **item_p)
 }
 
 static s_topic_t *
-s_topic_get (self_t *self, const char *key)
+s_topic_get (self_t *self, const char *stream, const char *symbol)
 {
+    char key [TM_TOPIC_MAX];
+    if (tm_bus_topic (key, sizeof key, TM_TOPIC_MD, stream, symbol) < 0)
+        return NULL;
     s_topic_t *topic = (s_topic_t *) zhashx_lookup (self->topics, key);
     if (!topic) {
         topic = (s_topic_t *) zmalloc (sizeof (s_topic_t));
         assert (topic);
         snprintf (topic->key, sizeof topic->key, "%s", key);
+        snprintf (topic->stream, sizeof topic->stream, "%s", stream);
+        snprintf (topic->symbol, sizeof topic->symbol, "%s", symbol);
         zhashx_insert (self->topics, key, topic);
     }
     return topic;
+}
+
+//  The first client on a topic asks the arbiter for it, the last one to leave gives it back:
+//  upstream subscriptions follow what clients hold, reference-counted per topic here.
+static void
+s_demand (self_t *self, const char *verb, s_topic_t *topic)
+{
+    if (zstr_sendx (self->demand, verb, topic->stream, topic->symbol, NULL))
+        zsys_warning ("gateway: demand %s %s %s not sent", verb, topic->stream, topic->symbol);
 }
 
 //  The JSON frame of the topic's last tick, encoded once.
@@ -270,6 +290,8 @@ s_topic_frame (self_t *self, s_topic_t *topic)
 static void
 s_topic_add (s_topic_t *topic, s_session_t *session)
 {
+    if (topic->subs_count == 0)
+        s_demand (session->gw, "WANT", topic);
     if (topic->subs_count == topic->subs_cap) {
         topic->subs_cap = topic->subs_cap ? topic->subs_cap * 2 : 4;
         topic->subs = (s_session_t **) realloc (topic->subs, topic->subs_cap * sizeof (void *));
@@ -284,6 +306,8 @@ s_topic_remove (s_topic_t *topic, s_session_t *session)
     for (size_t i = 0; i < topic->subs_count; i++)
         if (topic->subs [i] == session) {
             topic->subs [i] = topic->subs [--topic->subs_count];
+            if (topic->subs_count == 0)
+                s_demand (session->gw, "DROP", topic);
             return;
         }
 }
@@ -294,13 +318,12 @@ s_topic_remove (s_topic_t *topic, s_session_t *session)
 static void
 s_handle_tick (self_t *self, tm_tick_t *tick, bool from_norm)
 {
-    char key [TM_TOPIC_MAX];
-    if (tm_bus_topic (key, sizeof key, TM_TOPIC_MD, tick->stream, tick->symbol) < 0)
-        return;
     int provider = tm_config_provider_index (self->config, tick->provider);
     if (from_norm && provider >= 0)
         self->providers [provider].messages_in++;
-    s_topic_t *topic = s_topic_get (self, key);
+    s_topic_t *topic = s_topic_get (self, tick->stream, tick->symbol);
+    if (!topic)
+        return;
     if (topic->has_last && tick->seq > topic->last.seq + 1)
         self->bus_gaps += tick->seq - topic->last.seq - 1;
     topic->last = *tick;
@@ -372,6 +395,40 @@ s_handle_status (self_t *self, zframe_t *body)
         s_broadcast_status (self, (size_t) index);
 }
 
+//  ORDER_UPDATE {type, provider, data}: data is the provider's order object as it sent it.
+//  Orders matter more than ticks, so they travel as replies: never dropped from a queue.
+static void
+s_handle_order (self_t *self, zframe_t *body)
+{
+    char provider [TM_PROVIDER_MAX];
+    const char *json;
+    size_t len;
+    if (tm_order_decode (zframe_data (body), zframe_size (body), provider, sizeof provider,
+                         &json, &len)) {
+        self->malformed++;
+        return;
+    }
+    json_t *order = json_loadb (json, len, 0, NULL);
+    if (!json_is_object (order)) {
+        json_decref (order);
+        self->malformed++;
+        return;
+    }
+    json_t *update = json_pack ("{s:s, s:s, s:o}", "type", "ORDER_UPDATE", "provider", provider,
+                                "data", order);
+    char *text = json_dumps (update, JSON_COMPACT | JSON_ENSURE_ASCII);
+    json_decref (update);
+    if (!text)
+        return;
+    s_frame_t *frame = s_frame_new (text, strlen (text), true, -1);
+    free (text);
+    for (s_session_t *session = (s_session_t *) zlistx_first (self->sessions); session;
+         session = (s_session_t *) zlistx_next (self->sessions))
+        if (session->orders_channel)
+            s_session_send (session, frame);
+    s_frame_unref (&frame);
+}
+
 static void
 s_handle_bus_message (self_t *self, zmsg_t *msg, bool from_norm)
 {
@@ -385,6 +442,12 @@ s_handle_bus_message (self_t *self, zmsg_t *msg, bool from_norm)
     if (zframe_size (topic) >= status_len
     &&  memcmp (zframe_data (topic), TM_TOPIC_STATUS, status_len) == 0) {
         s_handle_status (self, body);
+        return;
+    }
+    size_t order_len = strlen (TM_TOPIC_ORDER);
+    if (zframe_size (topic) >= order_len
+    &&  memcmp (zframe_data (topic), TM_TOPIC_ORDER, order_len) == 0) {
+        s_handle_order (self, body);
         return;
     }
     size_t count;
@@ -484,7 +547,9 @@ static void
 s_handle_channel (s_session_t *session, tm_request_t *req)
 {
     self_t *self = session->gw;
-    if (!streq (req->channel, "STATUS")) {
+    bool *flag = streq (req->channel, "STATUS") ? &session->status_channel
+               : streq (req->channel, "ORDERS") ? &session->orders_channel : NULL;
+    if (!flag) {
         char message [160];
         snprintf (message, sizeof message, "channel %s is not served by this build yet",
                   req->channel);
@@ -492,14 +557,15 @@ s_handle_channel (s_session_t *session, tm_request_t *req)
         return;
     }
     bool sub = req->type == TM_REQ_SUBSCRIBE;
-    if (!sub && !session->status_channel) {
-        s_session_error (session, TM_E_NOT_SUBSCRIBED, "not subscribed to channel STATUS",
-                         req, NULL);
+    if (!sub && !*flag) {
+        char message [160];
+        snprintf (message, sizeof message, "not subscribed to channel %s", req->channel);
+        s_session_error (session, TM_E_NOT_SUBSCRIBED, message, req, NULL);
         return;
     }
-    session->status_channel = sub;
+    *flag = sub;
     s_reply_channel (session, req, sub);
-    if (sub)
+    if (sub && flag == &session->status_channel)
         for (size_t i = 0; i < self->config->providers_count; i++)
             s_session_reply_json (session, s_provider_status_json (self, i));
 }
@@ -540,7 +606,7 @@ s_handle_subscription (s_session_t *session, tm_request_t *req)
                 continue;
             }
             if (!held) {
-                held = s_topic_get (self, key);
+                held = s_topic_get (self, req->provider, symbol);
                 s_topic_add (held, session);
                 zhashx_insert (session->subs, key, held);
                 self->subscriptions++;
@@ -763,9 +829,58 @@ typedef struct {
     size_t body_len;                //  Payload bytes
 } s_pss_t;
 
+//  The Kite login (DESIGN.md 9): /login/zerodha redirects the browser to Kite's login page;
+//  Kite sends it back to /login/zerodha/callback?request_token=..., which goes to the
+//  ZERODHA connector (through the arbiter) to be exchanged. The answer page does not wait for
+//  the exchange: /ws/health shows ZERODHA CONNECTED, or AUTH_FAILED with the reason.
+static char *
+s_login_answer (self_t *self, struct lws *wsi, const char *uri, unsigned int *status,
+                const char **content_type, size_t *size, char *location, size_t location_size)
+{
+    const char *provider = NULL;
+    for (size_t i = 0; i < self->config->providers_count && !provider; i++)
+        if (streq (self->config->providers [i].kind, "ZERODHA"))
+            provider = self->config->providers [i].name;
+    const char *key = getenv ("ZERODHA_API_KEY");
+    const char *text;
+    *content_type = "text/html; charset=utf-8";
+    *status = 200;
+    if (!provider || !key || !*key) {
+        *status = 404;
+        text = "<!doctype html><title>tickmux</title><p>No Zerodha provider is configured "
+               "(set ZERODHA_API_KEY).</p>\n";
+    }
+    else
+    if (streq (uri, "/login/zerodha")) {
+        const char *base = getenv ("ZERODHA_LOGIN_URL");
+        snprintf (location, location_size, "%s%s", base && *base ? base : S_KITE_LOGIN_URL, key);
+        *status = 302;
+        text = "<!doctype html><title>tickmux</title><p>Redirecting to Kite's login.</p>\n";
+    }
+    else {
+        char token [S_REQUEST_TOKEN_MAX] = "";
+        if (lws_get_urlarg_by_name (wsi, "request_token=", token, sizeof token) == NULL
+        ||  !token [0]) {
+            *status = 400;
+            text = "<!doctype html><title>tickmux</title><p>The callback carries no "
+                   "request_token: start again at <a href=\"/login/zerodha\">/login/zerodha</a>."
+                   "</p>\n";
+        }
+        else {
+            zstr_sendx (self->demand, "LOGIN", provider, token, NULL);
+            text = "<!doctype html><title>tickmux</title><p>Login received. tickmux is "
+                   "exchanging the token; <a href=\"/ws/health\">/ws/health</a> shows the "
+                   "provider CONNECTED when it is done.</p>\n";
+        }
+    }
+    *size = strlen (text);
+    return strdup (text);
+}
+
 static int
 s_http_request (self_t *self, struct lws *wsi, s_pss_t *pss, const char *uri)
 {
+    char location [TM_PATH_MAX + 128] = "";
     tm_http_stats_t stats;
     s_fill_stats (self, &stats);
     unsigned int status;
@@ -773,6 +888,9 @@ s_http_request (self_t *self, struct lws *wsi, s_pss_t *pss, const char *uri)
     size_t len;
     char *body = streq (uri, "/ws/symbols")
                ? s_symbols_json (self, &status, &content_type, &len)
+               : streq (uri, "/login/zerodha") || streq (uri, "/login/zerodha/callback")
+               ? s_login_answer (self, wsi, uri, &status, &content_type, &len, location,
+                                 sizeof location)
                : tm_http_answer (uri, &stats, self->config->www_dir, &status, &content_type, &len);
     if (!body)
         return 1;
@@ -781,9 +899,12 @@ s_http_request (self_t *self, struct lws *wsi, s_pss_t *pss, const char *uri)
     memcpy (pss->body + LWS_PRE, body, len);
     pss->body_len = len;
     free (body);
-    unsigned char headers [LWS_PRE + 512];
+    unsigned char headers [LWS_PRE + 1024];
     unsigned char *start = headers + LWS_PRE, *p = start, *end = headers + sizeof headers - 1;
     if (lws_add_http_common_headers (wsi, status, content_type, pss->body_len, &p, end)
+    ||  (location [0] && lws_add_http_header_by_token (wsi, WSI_TOKEN_HTTP_LOCATION,
+                                                       (unsigned char *) location,
+                                                       (int) strlen (location), &p, end))
     ||  lws_finalize_write_http_header (wsi, start, &p, end))
         return 1;
     lws_callback_on_writable (wsi);
@@ -912,8 +1033,10 @@ s_self_new (zsock_t *pipe, const tm_config_t *config)
     assert (self);
     self->pipe = pipe;
     self->config = config;
-    self->norm = tm_bus_sub_new (TM_TOPIC_MD, TM_TOPIC_STATUS, NULL);
+    self->norm = tm_bus_sub_new (TM_TOPIC_MD, TM_TOPIC_STATUS, TM_TOPIC_ORDER, NULL);
     self->md = tm_bus_sub_new (TM_TOPIC_MD, NULL);
+    self->demand = zsock_new (ZMQ_DEALER);
+    assert (self->demand);
     self->topics = zhashx_new ();
     zhashx_set_destructor (self->topics, s_topic_free);
     self->sessions = zlistx_new ();
@@ -946,6 +1069,7 @@ s_self_destroy (self_t **self_p)
     free (self->status_symbols);
     zsock_destroy (&self->norm);
     zsock_destroy (&self->md);
+    zsock_destroy (&self->demand);
     free (self);
     *self_p = NULL;
 }
@@ -954,7 +1078,8 @@ static int
 s_start (void *args)
 {
     self_t *self = (self_t *) args;
-    if (zsock_connect (self->norm, "%s", TM_BUS_NORM) || zsock_connect (self->md, "%s", TM_BUS_MD))
+    if (zsock_connect (self->norm, "%s", TM_BUS_NORM) || zsock_connect (self->md, "%s", TM_BUS_MD)
+    ||  zsock_connect (self->demand, "%s", TM_BUS_DEMAND))
         return -1;
     lws_set_log_level (LLL_ERR | LLL_WARN, s_log_emit);
     struct lws_context_creation_info info;

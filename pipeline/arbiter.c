@@ -7,6 +7,9 @@ typedef struct {
     zsock_t *pipe;                  //  Actor command pipe
     zsock_t *norm;                  //  SUB to the normalizer: ticks and status
     zsock_t *md;                    //  PUB, bound: the ALL stream
+    zsock_t *demand;                //  ROUTER, bound: the gateway's wants, the connectors
+    zhashx_t *refs [TM_PROVIDERS_MAX];  //  Per provider: symbol -> size_t * wants (owned)
+    zframe_t *peers [TM_PROVIDERS_MAX]; //  Per provider: its connector's routing id, or NULL
     zpoller_t *poller;              //  Pipe and norm
     const tm_config_t *config;      //  Borrowed from main
     tm_state_t states [TM_PROVIDERS_MAX];   //  Last reported state per provider
@@ -29,10 +32,14 @@ s_self_new (zsock_t *pipe, const tm_config_t *config)
     self->config = config;
     self->norm = tm_bus_sub_new (TM_TOPIC_MD, TM_TOPIC_STATUS, NULL);
     self->md = tm_bus_pub_new ();
+    self->demand = zsock_new (ZMQ_ROUTER);
+    assert (self->demand);
+    for (size_t i = 0; i < config->providers_count; i++)
+        self->refs [i] = tm_seqs_new ();
     for (size_t i = 0; i < TM_PROVIDERS_MAX; i++)
         self->states [i] = TM_STATE_CONNECTING;
     self->seqs = tm_seqs_new ();
-    self->poller = zpoller_new (pipe, self->norm, NULL);
+    self->poller = zpoller_new (pipe, self->norm, self->demand, NULL);
     zpoller_set_nonstop (self->poller, true);
     msgpack_sbuffer_init (&self->buf);
     return self;
@@ -46,6 +53,11 @@ s_self_destroy (self_t **self_p)
         zpoller_destroy (&self->poller);
         zsock_destroy (&self->norm);
         zsock_destroy (&self->md);
+        zsock_destroy (&self->demand);
+        for (size_t i = 0; i < TM_PROVIDERS_MAX; i++) {
+            zhashx_destroy (&self->refs [i]);
+            zframe_destroy (&self->peers [i]);
+        }
         zhashx_destroy (&self->seqs);
         msgpack_sbuffer_destroy (&self->buf);
         free (self);
@@ -120,6 +132,96 @@ s_handle_norm (self_t *self)
     }
 }
 
+//  Send [peer][verb][symbol] to a provider's connector, if it has said HELLO.
+static void
+s_tell (self_t *self, size_t provider, const char *verb, const char *symbol)
+{
+    if (!self->peers [provider])
+        return;
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addmem (msg, zframe_data (self->peers [provider]), zframe_size (self->peers [provider]));
+    zmsg_addstr (msg, verb);
+    zmsg_addstr (msg, symbol);
+    if (zmsg_send (&msg, self->demand) == -1)
+        zmsg_destroy (&msg);
+}
+
+//  A client took (+1) or left (-1) a stream of a symbol. The ALL stream wants every provider
+//  on the symbol's route, so the secondary stays subscribed as a hot standby (DESIGN.md 1).
+static void
+s_want (self_t *self, const char *stream, const char *symbol, int delta)
+{
+    size_t order [TM_PROVIDERS_MAX];
+    size_t count;
+    if (streq (stream, TM_STREAM_ALL))
+        count = tm_routes_lookup (self->config->routes, symbol, order, TM_PROVIDERS_MAX);
+    else {
+        int index = tm_routes_provider_index (self->config->routes, stream);
+        if (index < 0)
+            return;
+        order [0] = (size_t) index;
+        count = 1;
+    }
+    for (size_t i = 0; i < count; i++) {
+        zhashx_t *refs = self->refs [order [i]];
+        uint64_t *wants = (uint64_t *) zhashx_lookup (refs, symbol);
+        if (delta > 0) {
+            if (tm_seqs_next (refs, symbol) == 1)
+                s_tell (self, order [i], "WANT", symbol);
+        }
+        else
+        if (wants && --*wants == 0) {
+            zhashx_delete (refs, symbol);
+            s_tell (self, order [i], "DROP", symbol);
+        }
+    }
+}
+
+static void
+s_handle_demand (self_t *self)
+{
+    zmsg_t *msg = zmsg_recv (self->demand);
+    if (!msg)
+        return;
+    zframe_t *peer = zmsg_pop (msg);
+    char *verb = zmsg_popstr (msg);
+    char *a = zmsg_popstr (msg);
+    char *b = zmsg_popstr (msg);
+    if (verb && a && b && (streq (verb, "WANT") || streq (verb, "DROP")))
+        s_want (self, a, b, streq (verb, "WANT") ? 1 : -1);
+    else
+    if (verb && a && b && streq (verb, "LOGIN")) {
+        //  A login callback's request_token, for that provider's connector (never logged)
+        int index = tm_routes_provider_index (self->config->routes, a);
+        if (index >= 0)
+            s_tell (self, (size_t) index, "LOGIN", b);
+    }
+    else
+    if (verb && a && streq (verb, "HELLO")) {
+        int index = tm_routes_provider_index (self->config->routes, a);
+        if (index >= 0) {
+            zframe_destroy (&self->peers [index]);
+            self->peers [index] = zframe_dup (peer);
+            //  Everything wanted so far, in one message
+            zmsg_t *want = zmsg_new ();
+            zmsg_addmem (want, zframe_data (peer), zframe_size (peer));
+            zmsg_addstr (want, "WANT");
+            zhashx_t *refs = self->refs [index];
+            for (void *item = zhashx_first (refs); item; item = zhashx_next (refs))
+                zmsg_addstr (want, (const char *) zhashx_cursor (refs));
+            if (zmsg_send (&want, self->demand) == -1)
+                zmsg_destroy (&want);
+        }
+    }
+    else
+        zsys_warning ("arbiter: malformed demand message '%s'", verb ? verb : "");
+    zframe_destroy (&peer);
+    free (verb);
+    free (a);
+    free (b);
+    zmsg_destroy (&msg);
+}
+
 static void
 s_handle_pipe (self_t *self)
 {
@@ -133,7 +235,8 @@ static int
 s_start (void *args)
 {
     self_t *self = (self_t *) args;
-    if (zsock_bind (self->md, "%s", TM_BUS_MD) || zsock_connect (self->norm, "%s", TM_BUS_NORM)) {
+    if (zsock_bind (self->md, "%s", TM_BUS_MD) || zsock_connect (self->norm, "%s", TM_BUS_NORM)
+    ||  zsock_bind (self->demand, "%s", TM_BUS_DEMAND)) {
         zsys_error ("arbiter: cannot join the bus: %s", zmq_strerror (zmq_errno ()));
         return -1;
     }
@@ -153,6 +256,9 @@ tm_arbiter_actor (zsock_t *pipe, void *args)
         else
         if (which == self->norm)
             s_handle_norm (self);
+        else
+        if (which == self->demand)
+            s_handle_demand (self);
     }
     zsys_info ("arbiter: stopped ticks_out=%" PRIu64 " malformed=%" PRIu64,
                self->ticks_out, self->malformed);

@@ -23,7 +23,8 @@ static const s_key_t s_gateway_keys [] = {
 static const s_key_t s_provider_keys [] = {
     { "name", "an instance name" }, { "kind", "SIM, ZERODHA or TRUEDATA" },
     { "seed", "an integer" }, { "rate", "ticks per second" }, { "symbols", "a count" },
-    { "connect_delay", "milliseconds" },
+    { "connect_delay", "milliseconds" }, { "ws_url", "a ws:// or wss:// URL" },
+    { "api_url", "an http:// or https:// URL" },
     { NULL, NULL }
 };
 static const s_key_t s_route_keys [] = {
@@ -100,10 +101,10 @@ s_load_provider (tm_config_t *self, zconfig_t *section, char *err, size_t err_si
                   "(expected SIM, ZERODHA or TRUEDATA)", self->providers_count + 1);
         return -1;
     }
-    if (strcmp (kind, "SIM") != 0) {
+    if (strcmp (kind, "SIM") != 0 && strcmp (kind, "ZERODHA") != 0) {
         snprintf (err, err_size, "config: provider/kind = '%s': %s", kind,
-                  strcmp (kind, "ZERODHA") == 0 || strcmp (kind, "TRUEDATA") == 0
-                  ? "this build has no connector for it yet (only SIM)"
+                  strcmp (kind, "TRUEDATA") == 0
+                  ? "this build has no connector for it yet (SIM and ZERODHA)"
                   : "unknown kind (expected SIM, ZERODHA or TRUEDATA)");
         return -1;
     }
@@ -146,6 +147,12 @@ s_load_provider (tm_config_t *self, zconfig_t *section, char *err, size_t err_si
             return -1;
         p->symbols = (size_t) v;
     }
+    if ((value = zconfig_get (section, "ws_url", NULL))
+    &&  s_copy ("provider", "ws_url", value, p->ws_url, sizeof p->ws_url, err, err_size))
+        return -1;
+    if ((value = zconfig_get (section, "api_url", NULL))
+    &&  s_copy ("provider", "api_url", value, p->api_url, sizeof p->api_url, err, err_size))
+        return -1;
     if ((value = zconfig_get (section, "connect_delay", NULL))) {
         if (s_parse_uint ("provider", "connect_delay", value, 0, 86400000, &v, err, err_size))
             return -1;
@@ -230,13 +237,24 @@ s_config_from (zconfig_t *root, char *err, size_t err_size)
             goto failed;
         }
     }
-    //  The demo default: no provider configured means the simulator.
+    //  No provider configured: a real provider whose credentials are in the environment, and
+    //  the simulator only when there is none or TICKMUX_SIM=1 asks (DESIGN.md 9).
     if (self->providers_count == 0) {
-        tm_provider_config_t *p = &self->providers [self->providers_count++];
-        strcpy (p->name, "SIM");
-        strcpy (p->kind, "SIM");
-        p->seed = TM_DEFAULT_SIM_SEED;
-        p->rate = TM_DEFAULT_SIM_RATE;
+        const char *key = getenv ("ZERODHA_API_KEY");
+        const char *sim = getenv ("TICKMUX_SIM");
+        //  An api key is enough: the access token may come from a login (/login/zerodha)
+        if (key && *key) {
+            tm_provider_config_t *p = &self->providers [self->providers_count++];
+            strcpy (p->name, "ZERODHA");
+            strcpy (p->kind, "ZERODHA");
+        }
+        if (self->providers_count == 0 || (sim && streq (sim, "1"))) {
+            tm_provider_config_t *p = &self->providers [self->providers_count++];
+            strcpy (p->name, "SIM");
+            strcpy (p->kind, "SIM");
+            p->seed = TM_DEFAULT_SIM_SEED;
+            p->rate = TM_DEFAULT_SIM_RATE;
+        }
     }
     const char *names [TM_PROVIDERS_MAX];
     for (size_t i = 0; i < self->providers_count; i++)
@@ -289,6 +307,8 @@ s_config_from (zconfig_t *root, char *err, size_t err_size)
             if (access (candidates [i], R_OK | X_OK) == 0)
                 snprintf (self->www_dir, sizeof self->www_dir, "%s", candidates [i]);
     }
+    for (size_t i = 0; i < self->providers_count; i++)
+        snprintf (self->providers [i].state_dir, TM_PATH_MAX, "%s", self->state_dir);
     if (self->fake_time [0]) {
         int64_t ns;
         if (tm_clock_parse (self->fake_time, &ns)) {

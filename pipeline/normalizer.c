@@ -133,6 +133,21 @@ s_handle_raw (self_t *self)
                 self->malformed++;
         }
         else
+        if (zframe_size (topic) > strlen (TM_TOPIC_ORDER)
+        &&  memcmp (zframe_data (topic), TM_TOPIC_ORDER, strlen (TM_TOPIC_ORDER)) == 0) {
+            //  Order updates are the provider's own objects: checked, then passed on as they are.
+            char provider [TM_PROVIDER_MAX];
+            const char *json;
+            size_t len;
+            if (tm_order_decode (zframe_data (body), zframe_size (body), provider,
+                                 sizeof provider, &json, &len) == 0) {
+                if (zmsg_send (&msg, self->norm) == -1)
+                    self->send_failures++;
+            }
+            else
+                self->malformed++;
+        }
+        else
             self->malformed++;
         zmsg_destroy (&msg);
     }

@@ -162,3 +162,67 @@ tm_status_publish (zsock_t *pub, const tm_status_t *st, msgpack_sbuffer *buf)
     tm_status_encode (st, buf);
     return tm_bus_send (pub, topic, buf->data, buf->size);
 }
+
+int
+tm_order_publish (zsock_t *pub, const char *provider, const char *json, size_t len,
+                  msgpack_sbuffer *buf)
+{
+    if (len > TM_ORDER_MAX)
+        return -1;
+    msgpack_sbuffer_clear (buf);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, buf, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 5);
+    PACK_KEY (&pk, "v");                msgpack_pack_uint8 (&pk, 1);
+    PACK_KEY (&pk, "kind");             PACK_KEY (&pk, "order");
+    PACK_KEY (&pk, "provider");         s_pack_str (&pk, provider);
+    PACK_KEY (&pk, "ts");               msgpack_pack_int64 (&pk, tm_clock_now_ns ());
+    PACK_KEY (&pk, "order");
+    msgpack_pack_str (&pk, len);
+    msgpack_pack_str_body (&pk, json, len);
+    char topic [TM_TOPIC_MAX];
+    snprintf (topic, sizeof topic, "%s%s", TM_TOPIC_ORDER, provider);
+    return tm_bus_send (pub, topic, buf->data, buf->size);
+}
+
+int
+tm_order_decode (const void *data, size_t size, char *provider, size_t provider_size,
+                 const char **json, size_t *json_len)
+{
+    if (!data || size == 0 || size > TM_ORDER_MAX + 1024)
+        return TM_MALFORMED;
+    tm_mp_reader_t r;
+    tm_mp_reader_init (&r, data, size);
+    uint32_t pairs;
+    if (tm_mp_read_map (&r, &pairs))
+        return TM_MALFORMED;
+    uint32_t seen = 0;
+    for (uint32_t i = 0; i < pairs && !r.failed; i++) {
+        const char *key;
+        uint32_t len;
+        if (tm_mp_read_str (&r, &key, &len))
+            return TM_MALFORMED;
+        if (KEY_IS ("kind")) {
+            char kind [8];
+            if (tm_mp_read_cstr (&r, kind, sizeof kind) || strcmp (kind, "order"))
+                return TM_MALFORMED;
+            seen |= 1;
+        }
+        else
+        if (KEY_IS ("provider")) {
+            tm_mp_read_cstr (&r, provider, provider_size);
+            seen |= 2;
+        }
+        else
+        if (KEY_IS ("order")) {
+            uint32_t olen;
+            if (tm_mp_read_str (&r, json, &olen))
+                return TM_MALFORMED;
+            *json_len = olen;
+            seen |= 4;
+        }
+        else
+            tm_mp_skip (&r);
+    }
+    return (tm_mp_finish (&r) == 0 && seen == 7) ? 0 : TM_MALFORMED;
+}

@@ -59,4 +59,20 @@ int
 int
     tm_status_publish (zsock_t *pub, const tm_status_t *status, msgpack_sbuffer *buf);
 
+//  Order updates travel on "order.<PROVIDER>" as {v:1, kind:"order", provider, ts, order},
+//  order being the provider's own order object as JSON text, passed on as the provider sent it
+//  (at most TM_ORDER_MAX bytes).
+#define TM_ORDER_MAX    (64 * 1024)
+
+//  Publish an order update. Returns 0, or -1 if the socket refused or json is too large.
+int
+    tm_order_publish (zsock_t *pub, const char *provider, const char *json, size_t len,
+                      msgpack_sbuffer *buf);
+
+//  Decode an order body: copies the provider name, points *json into data. Returns 0 or
+//  TM_MALFORMED.
+int
+    tm_order_decode (const void *data, size_t size, char *provider, size_t provider_size,
+                     const char **json, size_t *json_len);
+
 #endif

@@ -10,7 +10,10 @@
 #include "normalizer.h"
 #include "arbiter.h"
 #include "sim.h"
+#include "zerodha.h"
 #include "gateway.h"
+#include "login.h"
+#include <curl/curl.h>
 
 static void
 s_usage (FILE *out)
@@ -18,6 +21,7 @@ s_usage (FILE *out)
     fprintf (out,
         "usage: tickmux [--config FILE] [--port N] [--role core|gateway] [--upstream ENDPOINT]\n"
         "               [--help] [--version]\n"
+        "       tickmux [--config FILE] login zerodha     (Kite login from a terminal)\n"
         "\n"
         "  -c, --config FILE     ZPL configuration (default: built-in demo, simulator SIM)\n"
         "  -p, --port N          gateway port, beats the config (0: any free port)\n"
@@ -110,6 +114,10 @@ main (int argc, char *argv [])
             default:  s_usage (stderr); return 2;
         }
     }
+    const char *login = NULL;
+    if (optind + 2 == argc && streq (argv [optind], "login"))
+        login = argv [optind + 1];
+    else
     if (optind < argc) {
         fprintf (stderr, "tickmux: unexpected argument '%s'\n", argv [optind]);
         s_usage (stderr);
@@ -124,6 +132,14 @@ main (int argc, char *argv [])
     if (!config) {
         fprintf (stderr, "tickmux: %s\n", err);
         return 1;
+    }
+    if (login) {
+        curl_global_init (CURL_GLOBAL_DEFAULT);
+        s_make_dirs (config->state_dir);
+        int status = tm_login_run (login, config, stdin, stdout);
+        tm_config_destroy (&config);
+        curl_global_cleanup ();
+        return status;
     }
     if (port >= 0)
         config->port = (int) port;
@@ -148,6 +164,8 @@ main (int argc, char *argv [])
     zsys_info ("tickmux: %s starting, state_dir=%s providers=%zu", TM_VERSION, config->state_dir,
                config->providers_count);
 
+    //  libcurl's global state, before any actor thread exists (the REST actors use it)
+    curl_global_init (CURL_GLOBAL_DEFAULT);
     //  Sinks first: the gateway, the arbiter, the normalizer, then the providers.
     s_actors_t actors = { { NULL }, 0 };
     int rc = s_start (&actors, "gateway", tm_gateway_actor, config);
@@ -156,10 +174,14 @@ main (int argc, char *argv [])
     if (rc == 0)
         rc = s_start (&actors, "normalizer", tm_normalizer_actor, config);
     for (size_t i = 0; rc == 0 && i < config->providers_count; i++)
-        rc = s_start (&actors, config->providers [i].name, tm_sim_actor, &config->providers [i]);
+        rc = s_start (&actors, config->providers [i].name,
+                      streq (config->providers [i].kind, "ZERODHA") ? tm_zerodha_actor
+                                                                     : tm_sim_actor,
+                      &config->providers [i]);
     if (rc) {
         s_stop_all (&actors);
         tm_config_destroy (&config);
+        curl_global_cleanup ();
         return 1;
     }
     int listen_port = 0;
@@ -191,5 +213,6 @@ main (int argc, char *argv [])
     s_stop_all (&actors);
     tm_config_destroy (&config);
     zsys_info ("tickmux: stopped");
+    curl_global_cleanup ();
     return 0;
 }

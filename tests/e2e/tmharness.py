@@ -218,7 +218,10 @@ class Daemon:
     """One tickmux process. config: ZPL text (STATE_DIR is replaced by a temp dir), or None
     for no --config. port: the --port argument (None: no --port)."""
 
-    def __init__ (self, config_text=None, name="tickmux", args=(), env=None, port="0"):
+    def __init__ (self, config_text=None, name="tickmux", args=(), env=None, port="0",
+                  binary=None, listen_re=None):
+        self.binary = binary or BIN
+        self.listen_re = listen_re or LISTEN_RE
         self.config_text = config_text
         self.name = name
         self.args = list (args)
@@ -236,10 +239,10 @@ class Daemon:
 
     #  Spawn, and (wait) block until the listening line, or raise DaemonError
     def start (self, wait=True, timeout=START_TIMEOUT):
-        if not os.access (BIN, os.X_OK):
-            raise DaemonError ("no executable tickmux at %s (set TICKMUX_BIN)" % BIN)
+        if not os.access (self.binary, os.X_OK):
+            raise DaemonError ("no executable %s (set TICKMUX_BIN / TICKMUX_SIM_BIN)" % self.binary)
         self.tmp = tempfile.mkdtemp (prefix="tickmux-e2e-")
-        cmd = [BIN]
+        cmd = [self.binary]
         if self.config_text is not None:
             path = os.path.join (self.tmp, "tickmux.cfg")
             with open (path, "w") as f:
@@ -273,7 +276,7 @@ class Daemon:
             with self.cond:
                 self.lines.append ((time.monotonic (), tag, text))
                 if self.port is None and tag == "err":
-                    m = LISTEN_RE.search (text)
+                    m = self.listen_re.search (text)
                     if m:
                         self.port = int (m.group (2))
                 self.cond.notify_all ()
@@ -374,6 +377,24 @@ class Daemon:
 
     def __exit__ (self, *exc):
         self.stop ()
+
+
+SIM_BIN = os.environ.get ("TICKMUX_SIM_BIN") or os.path.join (os.path.dirname (BIN), "tickmux-sim")
+
+
+class Sim (Daemon):
+    """A provider simulator (tickmux-sim KIND ...): started, stopped and logged like the daemon;
+    .port is its port, .url (path) its HTTP URL, .ws its ticker URL."""
+
+    def __init__ (self, kind, args=(), name=None, env=None):
+        super ().__init__ (None, name=name or ("sim-" + kind), args=[kind, "--port", "0"] + list (args),
+                           env=env, port=None, binary=SIM_BIN,
+                           listen_re=re.compile (r"tickmux-sim: %s listening on http://(127\.0\.0\.1):(\d+)"
+                                                 % kind))
+
+    @property
+    def ws (self):
+        return "ws://127.0.0.1:%d" % self.port
 
 
 def run_tickmux (args, timeout=10.0, env=None, config_text=None):
