@@ -30,6 +30,10 @@ typedef struct {
     s_conn_state_t state;           //  Where it is
     uint32_t tokens [TM_KITE_TOKENS_MAX];   //  Instruments this connection carries
     size_t tokens_count;            //  Entries in tokens
+    uint32_t subscribe [TM_KITE_TOKENS_MAX];    //  Added since the last flush, to subscribe
+    size_t subscribe_count;         //  Entries in subscribe
+    uint32_t unsubscribe [TM_KITE_TOKENS_MAX];  //  Removed since the last flush
+    size_t unsubscribe_count;       //  Entries in unsubscribe
     zlistx_t *outbox;               //  char * text frames to send (owned)
     uint8_t *rx;                    //  Binary message being reassembled (owned)
     size_t rx_len;                  //  Bytes in rx
@@ -292,9 +296,12 @@ s_handle_rest (self_t *self)
     if (verb && streq (verb, "RESPONSE") && id && status && body) {
         long code = strtol (status, NULL, 10);
         if (strncmp (id, "instruments", 11) == 0) {
-            if (code == 403)
+            if (code == 403) {
                 s_set_state (self, TM_STATE_AUTH_FAILED, "Kite refused the access token (HTTP "
                              "403): log in again at /login/zerodha");
+                self->instruments_retry_mono = tm_clock_mono_ns ()
+                                             + TM_ZERODHA_AUTH_RETRY_MS * 1000000LL;
+            }
             else
                 s_handle_instruments (self, code, body, error ? error : "");
         }
@@ -362,10 +369,8 @@ s_assign (self_t *self, const char *symbol)
         if (conn->tokens_count == TM_KITE_TOKENS_MAX)
             continue;
         conn->tokens [conn->tokens_count++] = token;
-        if (conn->state == S_OPEN) {
-            s_queue_text (conn, tm_kite_request ("subscribe", NULL, &token, 1));
-            s_queue_text (conn, tm_kite_request ("mode", "full", &token, 1));
-        }
+        if (conn->state == S_OPEN)
+            conn->subscribe [conn->subscribe_count++] = token;     //  Sent by s_flush
         else
         if (conn->state == S_IDLE && conn->retry_at_mono == 0)
             s_connect (conn);
@@ -390,8 +395,41 @@ s_release (self_t *self, const char *symbol)
     if (!conn)
         return;
     conn->tokens [at] = conn->tokens [--conn->tokens_count];
-    if (conn->state == S_OPEN)
-        s_queue_text (conn, tm_kite_request ("unsubscribe", NULL, &token, 1));
+    for (size_t k = 0; k < conn->subscribe_count; k++)
+        if (conn->subscribe [k] == token) {
+            conn->subscribe [k] = conn->subscribe [--conn->subscribe_count];
+            return;                 //  Never sent: nothing to take back
+        }
+    if (conn->state == S_OPEN && conn->unsubscribe_count < TM_KITE_TOKENS_MAX)
+        conn->unsubscribe [conn->unsubscribe_count++] = token;
+}
+
+//  Send a connection's pending changes: subscribe then mode full in requests of up to 500
+//  tokens (one frame per request, as the clients do), and the unsubscribes.
+#define S_REQUEST_TOKENS    500
+
+static void
+s_queue_tokens (s_conn_t *conn, const char *action, const char *mode, const uint32_t *tokens,
+                size_t count)
+{
+    for (size_t at = 0; at < count; at += S_REQUEST_TOKENS) {
+        size_t n = count - at < S_REQUEST_TOKENS ? count - at : S_REQUEST_TOKENS;
+        s_queue_text (conn, tm_kite_request (action, mode, tokens + at, n));
+    }
+}
+
+static void
+s_flush (self_t *self)
+{
+    for (int i = 0; i < TM_ZERODHA_CONNECTIONS; i++) {
+        s_conn_t *conn = &self->conns [i];
+        if (conn->state == S_OPEN) {
+            s_queue_tokens (conn, "subscribe", NULL, conn->subscribe, conn->subscribe_count);
+            s_queue_tokens (conn, "mode", "full", conn->subscribe, conn->subscribe_count);
+            s_queue_tokens (conn, "unsubscribe", NULL, conn->unsubscribe, conn->unsubscribe_count);
+        }
+        conn->subscribe_count = conn->unsubscribe_count = 0;
+    }
 }
 
 //  A request_token from the gateway's login callback: exchange it (kite.md 2).
@@ -482,6 +520,7 @@ s_handle_demand (self_t *self)
     }
     free (verb);
     zmsg_destroy (&msg);
+    s_flush (self);
     s_update_state (self);
 }
 
@@ -556,11 +595,9 @@ s_conn_opened (s_conn_t *conn)
     conn->last_rx_mono = tm_clock_mono_ns ();
     //  The server keeps nothing across connections: subscribe everything again, then modes.
     zlistx_purge (conn->outbox);
-    for (size_t at = 0; at < conn->tokens_count; at += 500) {
-        size_t n = conn->tokens_count - at < 500 ? conn->tokens_count - at : 500;
-        s_queue_text (conn, tm_kite_request ("subscribe", NULL, conn->tokens + at, n));
-        s_queue_text (conn, tm_kite_request ("mode", "full", conn->tokens + at, n));
-    }
+    conn->subscribe_count = conn->unsubscribe_count = 0;
+    s_queue_tokens (conn, "subscribe", NULL, conn->tokens, conn->tokens_count);
+    s_queue_tokens (conn, "mode", "full", conn->tokens, conn->tokens_count);
     lws_callback_on_writable (conn->wsi);
     zsys_info ("zerodha %s: ticker %d open tokens=%zu", self->config->name, conn->index,
                conn->tokens_count);
@@ -891,6 +928,8 @@ s_self_new (zsock_t *pipe, const tm_provider_config_t *config)
     self->pub = tm_bus_pub_new ();
     self->demand = zsock_new (ZMQ_DEALER);
     assert (self->demand);
+    zsock_set_rcvhwm (self->demand, TM_DEMAND_HWM);
+    zsock_set_sndhwm (self->demand, TM_DEMAND_HWM);
     self->instruments = tm_kite_instruments_new ();
     self->wanted = zhashx_new ();
     self->orders = zhashx_new ();

@@ -265,12 +265,27 @@ s_topic_get (self_t *self, const char *stream, const char *symbol)
 }
 
 //  The first client on a topic asks the arbiter for it, the last one to leave gives it back:
-//  upstream subscriptions follow what clients hold, reference-counted per topic here.
+//  upstream subscriptions follow what clients hold, reference-counted per topic here. A
+//  request's topics go in one message ([verb][stream][symbol]...), started by s_demand_add
+//  and sent by s_demand_flush.
 static void
-s_demand (self_t *self, const char *verb, s_topic_t *topic)
+s_demand_add (zmsg_t **msg_p, const char *verb, s_topic_t *topic)
 {
-    if (zstr_sendx (self->demand, verb, topic->stream, topic->symbol, NULL))
-        zsys_warning ("gateway: demand %s %s %s not sent", verb, topic->stream, topic->symbol);
+    if (!*msg_p) {
+        *msg_p = zmsg_new ();
+        zmsg_addstr (*msg_p, verb);
+        zmsg_addstr (*msg_p, topic->stream);
+    }
+    zmsg_addstr (*msg_p, topic->symbol);
+}
+
+static void
+s_demand_flush (self_t *self, zmsg_t **msg_p)
+{
+    if (*msg_p && zmsg_send (msg_p, self->demand) == -1) {
+        zsys_warning ("gateway: a demand message of %zu frames was not sent", zmsg_size (*msg_p));
+        zmsg_destroy (msg_p);
+    }
 }
 
 //  The JSON frame of the topic's last tick, encoded once.
@@ -287,11 +302,12 @@ s_topic_frame (self_t *self, s_topic_t *topic)
     return topic->frame;
 }
 
+//  Add a subscriber; a topic's first one adds it to *want (see s_demand_add).
 static void
-s_topic_add (s_topic_t *topic, s_session_t *session)
+s_topic_add (s_topic_t *topic, s_session_t *session, zmsg_t **want)
 {
     if (topic->subs_count == 0)
-        s_demand (session->gw, "WANT", topic);
+        s_demand_add (want, "WANT", topic);
     if (topic->subs_count == topic->subs_cap) {
         topic->subs_cap = topic->subs_cap ? topic->subs_cap * 2 : 4;
         topic->subs = (s_session_t **) realloc (topic->subs, topic->subs_cap * sizeof (void *));
@@ -300,14 +316,18 @@ s_topic_add (s_topic_t *topic, s_session_t *session)
     topic->subs [topic->subs_count++] = session;
 }
 
+//  Remove a subscriber; the last one's topic goes to the arbiter as a DROP at once.
 static void
 s_topic_remove (s_topic_t *topic, s_session_t *session)
 {
     for (size_t i = 0; i < topic->subs_count; i++)
         if (topic->subs [i] == session) {
             topic->subs [i] = topic->subs [--topic->subs_count];
-            if (topic->subs_count == 0)
-                s_demand (session->gw, "DROP", topic);
+            if (topic->subs_count == 0) {
+                zmsg_t *drop = NULL;
+                s_demand_add (&drop, "DROP", topic);
+                s_demand_flush (session->gw, &drop);
+            }
             return;
         }
 }
@@ -584,6 +604,7 @@ s_handle_subscription (s_session_t *session, tm_request_t *req)
         return;
     }
     json_t *accepted = json_array ();
+    zmsg_t *want = NULL;
     s_topic_t *snapshots [TM_REQ_SYMBOLS_MAX];
     size_t snapshots_count = 0;
     char message [160];
@@ -607,7 +628,7 @@ s_handle_subscription (s_session_t *session, tm_request_t *req)
             }
             if (!held) {
                 held = s_topic_get (self, req->provider, symbol);
-                s_topic_add (held, session);
+                s_topic_add (held, session, &want);
                 zhashx_insert (session->subs, key, held);
                 self->subscriptions++;
                 if (held->has_last)
@@ -627,6 +648,7 @@ s_handle_subscription (s_session_t *session, tm_request_t *req)
         }
         json_array_append_new (accepted, json_string (symbol));
     }
+    s_demand_flush (self, &want);
     if (json_array_size (accepted) == 0) {
         json_decref (accepted);
         return;
@@ -858,9 +880,10 @@ s_login_answer (self_t *self, struct lws *wsi, const char *uri, unsigned int *st
         text = "<!doctype html><title>tickmux</title><p>Redirecting to Kite's login.</p>\n";
     }
     else {
-        char token [S_REQUEST_TOKEN_MAX] = "";
-        if (lws_get_urlarg_by_name (wsi, "request_token=", token, sizeof token) == NULL
-        ||  !token [0]) {
+        char arg [S_REQUEST_TOKEN_MAX + 16] = "";
+        //  buf receives "request_token=VALUE"; the result points at VALUE
+        const char *token = lws_get_urlarg_by_name (wsi, "request_token=", arg, sizeof arg);
+        if (!token || !token [0]) {
             *status = 400;
             text = "<!doctype html><title>tickmux</title><p>The callback carries no "
                    "request_token: start again at <a href=\"/login/zerodha\">/login/zerodha</a>."
@@ -1037,6 +1060,8 @@ s_self_new (zsock_t *pipe, const tm_config_t *config)
     self->md = tm_bus_sub_new (TM_TOPIC_MD, NULL);
     self->demand = zsock_new (ZMQ_DEALER);
     assert (self->demand);
+    zsock_set_sndhwm (self->demand, TM_DEMAND_HWM);
+    zsock_set_sndtimeo (self->demand, 0);
     self->topics = zhashx_new ();
     zhashx_set_destructor (self->topics, s_topic_free);
     self->sessions = zlistx_new ();

@@ -34,6 +34,9 @@ s_self_new (zsock_t *pipe, const tm_config_t *config)
     self->md = tm_bus_pub_new ();
     self->demand = zsock_new (ZMQ_ROUTER);
     assert (self->demand);
+    zsock_set_sndhwm (self->demand, TM_DEMAND_HWM);
+    zsock_set_rcvhwm (self->demand, TM_DEMAND_HWM);
+    zsock_set_sndtimeo (self->demand, 0);
     for (size_t i = 0; i < config->providers_count; i++)
         self->refs [i] = tm_seqs_new ();
     for (size_t i = 0; i < TM_PROVIDERS_MAX; i++)
@@ -132,24 +135,50 @@ s_handle_norm (self_t *self)
     }
 }
 
-//  Send [peer][verb][symbol] to a provider's connector, if it has said HELLO.
+//  What one demand message changes, per provider: [peer][WANT|DROP][symbol]... messages
+//  being built, sent together by s_changes_send.
+typedef struct {
+    zmsg_t *want [TM_PROVIDERS_MAX];    //  New wants per provider, or NULL
+    zmsg_t *drop [TM_PROVIDERS_MAX];    //  New drops per provider, or NULL
+} s_changes_t;
+
 static void
-s_tell (self_t *self, size_t provider, const char *verb, const char *symbol)
+s_changes_add (self_t *self, zmsg_t **msg_p, size_t provider, const char *verb,
+               const char *symbol)
 {
     if (!self->peers [provider])
-        return;
-    zmsg_t *msg = zmsg_new ();
-    zmsg_addmem (msg, zframe_data (self->peers [provider]), zframe_size (self->peers [provider]));
-    zmsg_addstr (msg, verb);
-    zmsg_addstr (msg, symbol);
-    if (zmsg_send (&msg, self->demand) == -1)
-        zmsg_destroy (&msg);
+        return;                     //  Its HELLO will carry the whole set
+    if (!*msg_p) {
+        *msg_p = zmsg_new ();
+        zmsg_addmem (*msg_p, zframe_data (self->peers [provider]),
+                     zframe_size (self->peers [provider]));
+        zmsg_addstr (*msg_p, verb);
+    }
+    zmsg_addstr (*msg_p, symbol);
+}
+
+static void
+s_send_demand (self_t *self, zmsg_t **msg_p)
+{
+    if (*msg_p && zmsg_send (msg_p, self->demand) == -1) {
+        zsys_warning ("arbiter: a demand message to a connector was not sent");
+        zmsg_destroy (msg_p);
+    }
+}
+
+static void
+s_changes_send (self_t *self, s_changes_t *changes)
+{
+    for (size_t i = 0; i < TM_PROVIDERS_MAX; i++) {
+        s_send_demand (self, &changes->want [i]);
+        s_send_demand (self, &changes->drop [i]);
+    }
 }
 
 //  A client took (+1) or left (-1) a stream of a symbol. The ALL stream wants every provider
 //  on the symbol's route, so the secondary stays subscribed as a hot standby (DESIGN.md 1).
 static void
-s_want (self_t *self, const char *stream, const char *symbol, int delta)
+s_want (self_t *self, const char *stream, const char *symbol, int delta, s_changes_t *changes)
 {
     size_t order [TM_PROVIDERS_MAX];
     size_t count;
@@ -163,18 +192,27 @@ s_want (self_t *self, const char *stream, const char *symbol, int delta)
         count = 1;
     }
     for (size_t i = 0; i < count; i++) {
-        zhashx_t *refs = self->refs [order [i]];
-        uint64_t *wants = (uint64_t *) zhashx_lookup (refs, symbol);
+        size_t p = order [i];
+        uint64_t *wants = (uint64_t *) zhashx_lookup (self->refs [p], symbol);
         if (delta > 0) {
-            if (tm_seqs_next (refs, symbol) == 1)
-                s_tell (self, order [i], "WANT", symbol);
+            if (tm_seqs_next (self->refs [p], symbol) == 1)
+                s_changes_add (self, &changes->want [p], p, "WANT", symbol);
         }
         else
         if (wants && --*wants == 0) {
-            zhashx_delete (refs, symbol);
-            s_tell (self, order [i], "DROP", symbol);
+            zhashx_delete (self->refs [p], symbol);
+            s_changes_add (self, &changes->drop [p], p, "DROP", symbol);
         }
     }
+}
+
+//  Send [peer][LOGIN][request_token] to a provider's connector.
+static void
+s_tell_login (self_t *self, size_t provider, const char *request_token)
+{
+    zmsg_t *msg = NULL;
+    s_changes_add (self, &msg, provider, "LOGIN", request_token);
+    s_send_demand (self, &msg);
 }
 
 static void
@@ -185,40 +223,45 @@ s_handle_demand (self_t *self)
         return;
     zframe_t *peer = zmsg_pop (msg);
     char *verb = zmsg_popstr (msg);
-    char *a = zmsg_popstr (msg);
-    char *b = zmsg_popstr (msg);
-    if (verb && a && b && (streq (verb, "WANT") || streq (verb, "DROP")))
-        s_want (self, a, b, streq (verb, "WANT") ? 1 : -1);
-    else
-    if (verb && a && b && streq (verb, "LOGIN")) {
-        //  A login callback's request_token, for that provider's connector (never logged)
-        int index = tm_routes_provider_index (self->config->routes, a);
-        if (index >= 0)
-            s_tell (self, (size_t) index, "LOGIN", b);
+    char *name = zmsg_popstr (msg);
+    if (verb && name && (streq (verb, "WANT") || streq (verb, "DROP"))) {
+        s_changes_t changes = { { NULL }, { NULL } };
+        char *symbol;
+        while ((symbol = zmsg_popstr (msg))) {
+            s_want (self, name, symbol, streq (verb, "WANT") ? 1 : -1, &changes);
+            free (symbol);
+        }
+        s_changes_send (self, &changes);
     }
     else
-    if (verb && a && streq (verb, "HELLO")) {
-        int index = tm_routes_provider_index (self->config->routes, a);
+    if (verb && name && streq (verb, "LOGIN")) {
+        //  A login callback's request_token, for that provider's connector (never logged)
+        char *token = zmsg_popstr (msg);
+        int index = tm_routes_provider_index (self->config->routes, name);
+        if (index >= 0 && token)
+            s_tell_login (self, (size_t) index, token);
+        free (token);
+    }
+    else
+    if (verb && name && streq (verb, "HELLO")) {
+        int index = tm_routes_provider_index (self->config->routes, name);
         if (index >= 0) {
             zframe_destroy (&self->peers [index]);
             self->peers [index] = zframe_dup (peer);
-            //  Everything wanted so far, in one message
-            zmsg_t *want = zmsg_new ();
-            zmsg_addmem (want, zframe_data (peer), zframe_size (peer));
-            zmsg_addstr (want, "WANT");
+            //  Everything wanted of it so far, in one message
+            zmsg_t *want = NULL;
             zhashx_t *refs = self->refs [index];
             for (void *item = zhashx_first (refs); item; item = zhashx_next (refs))
-                zmsg_addstr (want, (const char *) zhashx_cursor (refs));
-            if (zmsg_send (&want, self->demand) == -1)
-                zmsg_destroy (&want);
+                s_changes_add (self, &want, (size_t) index, "WANT",
+                               (const char *) zhashx_cursor (refs));
+            s_send_demand (self, &want);
         }
     }
     else
         zsys_warning ("arbiter: malformed demand message '%s'", verb ? verb : "");
     zframe_destroy (&peer);
     free (verb);
-    free (a);
-    free (b);
+    free (name);
     zmsg_destroy (&msg);
 }
 

@@ -22,12 +22,15 @@
 #define TM_BUS_NORM         "inproc://tickmux-norm"     //  normalizer -> arbiter, gateway
 #define TM_BUS_MD           "inproc://tickmux-md"       //  arbiter -> gateway (ALL stream)
 //  Upstream demand, a ROUTER bound by the arbiter. Multi-frame string messages:
-//    gateway -> arbiter     [WANT][stream][symbol] / [DROP][stream][symbol]   (stream: ALL or an
-//                           instance; sent when the first client takes / the last one leaves it)
+//    gateway -> arbiter     [WANT][stream][symbol]... / [DROP][stream][symbol]...  (stream: ALL
+//                           or an instance; when the first client takes / the last one leaves)
 //    gateway -> arbiter     [LOGIN][provider][request_token]   (a broker login's callback)
 //    connector -> arbiter   [HELLO][provider]     (the arbiter answers with all it wants of it)
 //    arbiter -> connector   [WANT][symbol]... / [DROP][symbol]... / [LOGIN][request_token]
 #define TM_BUS_DEMAND       "inproc://tickmux-demand"
+//  Demand messages are few but must not be lost or block: their sockets get a high-water mark
+//  of this many messages and never wait to send (a refused send is logged).
+#define TM_DEMAND_HWM       100000
 
 //  Topic prefixes
 #define TM_TOPIC_RAW        "raw."
