@@ -623,3 +623,16 @@ tm_kite_instruments_each_symbol (tm_kite_instruments_t *self,
     for (size_t i = 0; i < self->table->size; i++)
         fn (self->table->entries [i].symbol, arg);
 }
+
+int64_t
+tm_kite_instruments_next_refresh (int64_t now_ns)
+{
+    const int64_t minute = 60LL * 1000000000LL;
+    const int64_t day = 24 * 60 * minute;
+    const int64_t ist = 330 * minute;              //  UTC+05:30, no daylight saving
+    //  Local IST midnight of now, by floor division so times before 1970 work too
+    int64_t local = now_ns + ist;
+    int64_t midnight = local - (((local % day) + day) % day);
+    int64_t next = midnight + TM_KITE_REFRESH_MINUTE * minute - ist;
+    return next > now_ns ? next : next + day;
+}

@@ -49,6 +49,12 @@ int
     tm_kite_instruments_load (tm_kite_instruments_t *self, const char *csv, size_t size,
                               int64_t now_ns, size_t *rejected, char *err, size_t err_size);
 
+//  Kite regenerates the dump once a day, ready after about 08:30 IST (kite.md 4): the first
+//  08:30 IST strictly after now_ns (both ns since the epoch, on the injectable clock).
+#define TM_KITE_REFRESH_MINUTE  (8 * 60 + 30)
+int64_t
+    tm_kite_instruments_next_refresh (int64_t now_ns);
+
 //  Number of instruments loaded.
 size_t
     tm_kite_instruments_size (tm_kite_instruments_t *self);

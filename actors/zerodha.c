@@ -57,6 +57,7 @@ struct _self_t {
     tm_kite_instruments_t *instruments; //  The dump, once loaded
     bool instruments_loaded;        //  tm_kite_instruments_load succeeded
     int64_t instruments_retry_mono; //  When to fetch the dump again after a failure
+    int64_t refresh_at;             //  Next daily refresh of the dump (injectable clock, ns)
     zhashx_t *wanted;               //  Canonical symbol -> (void *) 1: what the arbiter wants
     zhashx_t *orders;               //  order_id -> "status/filled" we last reported (owned)
     char api_key [128];             //  From the environment; never logged
@@ -199,6 +200,7 @@ s_rest (self_t *self, const char *id, const char *method, const char *path, cons
 
 static void s_connect (s_conn_t *conn);
 static void s_assign (self_t *self, const char *symbol);
+static void s_flush (self_t *self);
 static void s_handle_session (self_t *self, long status, zframe_t *body, const char *error);
 
 static void
@@ -213,16 +215,38 @@ s_handle_instruments (self_t *self, long status, zframe_t *body, const char *err
     if (tm_kite_instruments_load (self->instruments, (const char *) zframe_data (body),
                                   zframe_size (body), tm_clock_now_ns (), &rejected,
                                   err, sizeof err) == 0) {
+        bool reload = self->instruments_loaded;
         self->instruments_loaded = true;
+        self->refresh_at = tm_kite_instruments_next_refresh (tm_clock_now_ns ());
         zsys_info ("zerodha %s: instruments=%zu rejected=%zu", self->config->name,
                    tm_kite_instruments_size (self->instruments), rejected);
         s_announce_universe (self);
+        if (reload) {
+            //  Tokens may have moved (NIFTY-I rolls to the next expiry): take every
+            //  subscription back and give each wanted symbol its token of today.
+            for (int i = 0; i < TM_ZERODHA_CONNECTIONS; i++) {
+                s_conn_t *conn = &self->conns [i];
+                if (conn->state == S_OPEN) {
+                    memcpy (conn->unsubscribe, conn->tokens, conn->tokens_count * sizeof (uint32_t));
+                    conn->unsubscribe_count = conn->tokens_count;
+                }
+                conn->tokens_count = conn->subscribe_count = 0;
+            }
+        }
         //  What the arbiter asked for before the dump arrived gets its tokens now.
         for (void *item = zhashx_first (self->wanted); item; item = zhashx_next (self->wanted))
             s_assign (self, (const char *) zhashx_cursor (self->wanted));
+        s_flush (self);
         for (int i = 0; i < TM_ZERODHA_CONNECTIONS; i++)
             if ((i == 0 || self->conns [i].tokens_count) && self->conns [i].state == S_IDLE)
                 s_connect (&self->conns [i]);
+        return;
+    }
+    if (self->instruments_loaded) {
+        //  A failed daily refresh keeps yesterday's dump, which still names today's trading
+        zsys_warning ("zerodha %s: refresh failed: %s; keeping the loaded dump, retrying in "
+                      "10 min", self->config->name, err);
+        self->refresh_at = tm_clock_now_ns () + 600 * 1000000000LL;
         return;
     }
     zsys_warning ("zerodha %s: %s; retrying in 10 s", self->config->name, err);
@@ -424,9 +448,10 @@ s_flush (self_t *self)
     for (int i = 0; i < TM_ZERODHA_CONNECTIONS; i++) {
         s_conn_t *conn = &self->conns [i];
         if (conn->state == S_OPEN) {
+            //  Unsubscribe first: after a refresh a token can be in both lists
+            s_queue_tokens (conn, "unsubscribe", NULL, conn->unsubscribe, conn->unsubscribe_count);
             s_queue_tokens (conn, "subscribe", NULL, conn->subscribe, conn->subscribe_count);
             s_queue_tokens (conn, "mode", "full", conn->subscribe, conn->subscribe_count);
-            s_queue_tokens (conn, "unsubscribe", NULL, conn->unsubscribe, conn->unsubscribe_count);
         }
         conn->subscribe_count = conn->unsubscribe_count = 0;
     }
@@ -818,6 +843,11 @@ s_housekeeping (lws_sorted_usec_list_t *sul)
         if (tm_kite_token_load (self->token_path, token, sizeof token) == 0
         &&  !streq (token, self->access_token))
             s_use_token (self, token);
+    }
+    //  The daily dump: fetch it again after 08:30 IST (a failure keeps yesterday's)
+    if (self->instruments_loaded && self->refresh_at && tm_clock_now_ns () >= self->refresh_at) {
+        self->refresh_at = tm_kite_instruments_next_refresh (tm_clock_now_ns ());
+        s_rest (self, "instruments-refresh", "GET", "/instruments", NULL, true);
     }
     if (!self->instruments_loaded && self->instruments_retry_mono
     &&  now >= self->instruments_retry_mono) {

@@ -516,6 +516,27 @@ test_large (void)
     tm_kite_instruments_destroy (&self);
 }
 
+//  The daily refresh comes at the first 08:30 IST (03:00 UTC) after now
+static void
+test_next_refresh (void)
+{
+    int64_t ns;
+    int64_t expect;
+    CU_ASSERT_FATAL (tm_clock_parse ("2026-01-05T09:15:00+05:30", &ns) == 0);
+    CU_ASSERT_FATAL (tm_clock_parse ("2026-01-06T08:30:00+05:30", &expect) == 0);
+    CU_ASSERT (tm_kite_instruments_next_refresh (ns) == expect);
+    //  Before 08:30 IST: the same day
+    CU_ASSERT_FATAL (tm_clock_parse ("2026-01-05T08:29:59+05:30", &ns) == 0);
+    CU_ASSERT_FATAL (tm_clock_parse ("2026-01-05T08:30:00+05:30", &expect) == 0);
+    CU_ASSERT (tm_kite_instruments_next_refresh (ns) == expect);
+    //  Exactly at 08:30: the next day (strictly after)
+    CU_ASSERT (tm_kite_instruments_next_refresh (expect) == expect + 86400LL * 1000000000LL);
+    //  Late evening UTC is already the next IST day: 2026-01-05 20:00 UTC = 01:30 IST on the 6th
+    CU_ASSERT_FATAL (tm_clock_parse ("2026-01-05T20:00:00Z", &ns) == 0);
+    CU_ASSERT_FATAL (tm_clock_parse ("2026-01-06T03:00:00Z", &expect) == 0);
+    CU_ASSERT (tm_kite_instruments_next_refresh (ns) == expect);
+}
+
 int
 tm_kite_instruments_tests (void)
 {
@@ -527,7 +548,8 @@ tm_kite_instruments_tests (void)
     ||  !CU_add_test (suite, "bad headers name the column", test_bad_header)
     ||  !CU_add_test (suite, "bad rows are counted", test_bad_rows)
     ||  !CU_add_test (suite, "odd rows and symbol collisions", test_odd_rows)
-    ||  !CU_add_test (suite, "a large dump in chunks", test_large))
+    ||  !CU_add_test (suite, "a large dump in chunks", test_large)
+    ||  !CU_add_test (suite, "the daily refresh at 08:30 IST", test_next_refresh))
         return -1;
     return 0;
 }

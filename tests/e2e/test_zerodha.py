@@ -186,6 +186,46 @@ async def t_reconcile (ctx):
     await c.close ()
 
 
+@tap.case ("garbage, truncated and unknown packets are counted; the link and the ticks go on", timeout=30)
+async def t_garbage (ctx):
+    c = await h.client (ctx.d, "garbage")
+    await subscribe (c, "RELIANCE", "ZERODHA")
+    await c.expect (is_tick ("RELIANCE", "ZERODHA"), 10, "a tick before")
+    _, _, before = await h.aget_json (ctx.d.url ("/ws/stats"))
+    for kind in ("garbage", "truncated", "unknown_packet", "error_text", "message_text"):
+        await asyncio.to_thread (sim_call, ctx.sim, "/_sim/fault?kind=" + kind)
+    deadline = time.monotonic () + 5
+    while True:
+        _, _, after = await h.aget_json (ctx.d.url ("/ws/stats"))
+        grown = after ["providers"] ["ZERODHA"] ["errors"] - before ["providers"] ["ZERODHA"] ["errors"]
+        if grown >= 3 or time.monotonic () > deadline:
+            break
+        await asyncio.sleep (0.2)
+    check (grown >= 3, "errors grew by %d" % grown)
+    check (after ["providers"] ["ZERODHA"] ["state"] == "CONNECTED", "state %s" % after ["providers"])
+    c.drain ()
+    await c.expect (is_tick ("RELIANCE", "ZERODHA"), 10, "a tick after the bad frames")
+    await c.close ()
+
+
+@tap.case ("no config file: an api key and token in the environment run ZERODHA alone; TICKMUX_SIM=1 adds SIM", timeout=30)
+async def t_no_config (ctx):
+    env = {"ZERODHA_API_KEY": KEY, "ZERODHA_ACCESS_TOKEN": TOKEN, "ZERODHA_WS_URL": ctx.sim.ws,
+           "ZERODHA_API_URL": ctx.sim.url (""), "TICKMUX_FAKE_TIME": h.FAKE_TIME}
+    for extra, expected in (({}, ["ZERODHA"]), ({"TICKMUX_SIM": "1"}, ["ZERODHA", "SIM"])):
+        d = h.Daemon (None, name="noconfig", env=dict (env, **extra))
+        d.env ["STATE_DIRECTORY"] = os.path.join (ctx.d.tmp or "/tmp", "noconfig-state")
+        try:
+            await asyncio.to_thread (d.start)
+            await h.wait_serving (d, timeout=15)
+            _, _, doc = await h.aget_json (d.url ("/ws/health"))
+            names = [p ["name"] for p in doc ["providers"]]
+            check (names == expected, "%s: providers %s" % (extra, names))
+        finally:
+            rc = await asyncio.to_thread (d.stop)
+            check (rc == 0, "daemon exited %s" % rc)
+
+
 @tap.case ("3 001 instruments are spread over two ticker connections", timeout=60)
 async def t_spread (ctx):
     #  A quiet market of its own: 3 001 instruments at the shared sim's rate would be 12 000
