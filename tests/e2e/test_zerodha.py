@@ -376,6 +376,33 @@ async def t_429 (ctx):
     check (after - before <= 1, "%d more refused upgrades in 4 s" % (after - before))
 
 
+@tap.case ("the simulator process killed, then back on its port: DISCONNECTED, CONNECTED, ticks restored", timeout=45)
+async def t_killed (ctx):
+    c = await h.client (ctx.d, "killed")
+    await subscribe (c, channel="STATUS")
+    await subscribe (c, symbols=["RELIANCE", "NIFTY-I"], provider="ZERODHA")
+    await c.expect (is_tick ("NIFTY-I", "ZERODHA"), 10, "a tick before")
+    port = ctx.sim.port
+    ctx.sim.proc.kill ()                        #  SIGKILL: no close frame, no goodbye
+    ctx.sim.proc.wait ()
+    await provider_state (c, "DISCONNECTED", 10)
+    sim = h.Sim ("kite", args=["--seed", "5", "--rate", "4"], name="kite-sim-2",
+                 env={"TICKMUX_FAKE_TIME": h.FAKE_TIME})
+    sim.args [sim.args.index ("--port") + 1] = str (port)
+    await asyncio.to_thread (sim.start)
+    ctx.sim._cleanup ()
+    ctx.sim = sim
+    tap.daemons.append (sim)
+    await provider_state (c, "CONNECTED", 40)
+    c.drain ()
+    for symbol in ("RELIANCE", "NIFTY-I"):
+        await c.expect (is_tick (symbol, "ZERODHA"), 10, "a %s tick from the new simulator" % symbol)
+    state = await asyncio.to_thread (sim_call, sim, "/_sim/state", "GET")
+    check (sum (conn ["tokens"] for conn in state ["connections"]) >= 2,
+           "the new simulator carries %s" % state ["connections"])
+    await c.close ()
+
+
 @tap.case ("daemon and simulator exit 0 on SIGTERM")
 def t_stop (ctx):
     rc = ctx.d.stop ()
