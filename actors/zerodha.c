@@ -7,6 +7,7 @@
 
 #include "tickmux.h"
 #include <libwebsockets.h>
+#include "lwsbus.h"
 #include <unistd.h>
 #include "rest.h"
 #include "kite_frame.h"
@@ -911,23 +912,6 @@ static struct lws_protocols s_protocols [] = {
     { NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
-static int
-s_adopt (self_t *self, zsock_t *sock)
-{
-    lws_sock_file_fd_type fd;
-    fd.filefd = dup (zsock_fd (sock));
-    if (fd.filefd < 0)
-        return -1;
-    struct lws *wsi = lws_adopt_descriptor_vhost (self->vhost, LWS_ADOPT_RAW_FILE_DESC, fd,
-                                                  "zerodha-bus", NULL);
-    if (!wsi) {
-        close (fd.filefd);
-        return -1;
-    }
-    lws_set_opaque_user_data (wsi, sock);
-    return 0;
-}
-
 static void
 s_handle_pipe (self_t *self)
 {
@@ -1046,8 +1030,9 @@ s_start (void *args)
         return -1;
     self->vhost = lws_create_vhost (self->context, &info);
     if (!self->vhost
-    ||  s_adopt (self, self->pipe) || s_adopt (self, zactor_sock (self->rest))
-    ||  s_adopt (self, self->demand))
+    ||  tm_lws_adopt (self->vhost, self->pipe, "zerodha-bus")
+    ||  tm_lws_adopt (self->vhost, zactor_sock (self->rest), "zerodha-bus")
+    ||  tm_lws_adopt (self->vhost, self->demand, "zerodha-bus"))
         return -1;
     //  Tell the arbiter who we are; it answers with everything it wants of us.
     zstr_sendx (self->demand, "HELLO", self->config->name, NULL);

@@ -13,7 +13,7 @@
 
 #include "tickmux.h"
 #include <libwebsockets.h>
-#include <unistd.h>
+#include "lwsbus.h"
 #include "protocol.h"
 #include "http.h"
 #include "gateway.h"
@@ -1011,24 +1011,6 @@ static struct lws_protocols s_protocols [] = {
 //  ------------------------------------------------------------------------------------------
 //  Actor
 
-static int
-s_adopt (self_t *self, zsock_t *sock)
-{
-    lws_sock_file_fd_type fd;
-    //  lws closes what it adopted; libzmq aborts if its own fd is closed, so give it a dup.
-    fd.filefd = dup (zsock_fd (sock));
-    if (fd.filefd < 0)
-        return -1;
-    struct lws *wsi = lws_adopt_descriptor_vhost (self->vhost, LWS_ADOPT_RAW_FILE_DESC, fd,
-                                                  "tickmux-bus", NULL);
-    if (!wsi) {
-        close (fd.filefd);
-        return -1;
-    }
-    lws_set_opaque_user_data (wsi, sock);
-    return 0;
-}
-
 static void
 s_handle_pipe (self_t *self)
 {
@@ -1123,7 +1105,9 @@ s_start (void *args)
     if (!self->vhost)
         return -1;
     self->port = lws_get_vhost_listen_port (self->vhost);
-    if (s_adopt (self, self->pipe) || s_adopt (self, self->norm) || s_adopt (self, self->md))
+    if (tm_lws_adopt (self->vhost, self->pipe, "tickmux-bus")
+    ||  tm_lws_adopt (self->vhost, self->norm, "tickmux-bus")
+    ||  tm_lws_adopt (self->vhost, self->md, "tickmux-bus"))
         return -1;
     lws_sul_schedule (self->context, 0, &self->safety_sul, s_safety_check, S_SAFETY_US);
     return 0;

@@ -1,0 +1,16 @@
+//  lwsbus - a ZeroMQ socket in a libwebsockets loop (STYLE.md 7)
+//
+//  The actors that own an lws_context (the gateway, the connectors) put their pipe and bus
+//  sockets into its loop with tm_lws_adopt. Include <libwebsockets.h> before this header.
+
+#ifndef TM_LWSBUS_H_INCLUDED
+#define TM_LWSBUS_H_INCLUDED
+
+//  Adopt a dup () of sock's ZMQ_FD as a raw file on vhost under protocol, with sock as the
+//  wsi's opaque user data: LWS_CALLBACK_RAW_RX_FILE then means "look at sock". lws closes what
+//  it adopted, and libzmq aborts if its own fd is closed: hence the dup. The fd is edge-like,
+//  so the callback must read while zsock_events (sock) says ZMQ_POLLIN. Returns 0 or -1.
+int
+    tm_lws_adopt (struct lws_vhost *vhost, zsock_t *sock, const char *protocol);
+
+#endif
