@@ -553,19 +553,6 @@ s_handle_demand (self_t *self)
 //  ------------------------------------------------------------------------------------------
 //  Ticker connections
 
-//  Capped exponential backoff with +-25 % jitter, so many tickmux instances do not reconnect
-//  in step after an outage.
-static int64_t
-s_backoff_ms (unsigned attempts)
-{
-    int64_t base = 500;
-    for (unsigned i = 0; i < attempts && base < TM_ZERODHA_BACKOFF_MAX_MS; i++)
-        base *= 2;
-    if (base > TM_ZERODHA_BACKOFF_MAX_MS)
-        base = TM_ZERODHA_BACKOFF_MAX_MS;
-    return base * 3 / 4 + (int64_t) (random () % (base / 2 + 1));
-}
-
 static void
 s_schedule_retry (s_conn_t *conn, int64_t delay_ms)
 {
@@ -608,7 +595,7 @@ s_connect (s_conn_t *conn)
     conn->state = S_CONNECTING;
     if (!lws_client_connect_via_info (&info)) {
         conn->attempts++;
-        s_schedule_retry (conn, s_backoff_ms (conn->attempts));
+        s_schedule_retry (conn, tm_backoff_ms (conn->attempts, 500, TM_ZERODHA_BACKOFF_MAX_MS));
     }
 }
 
@@ -661,7 +648,7 @@ s_conn_closed (s_conn_t *conn, const char *why)
     }
     else {
         conn->attempts++;
-        s_schedule_retry (conn, was_open ? 0 : s_backoff_ms (conn->attempts));
+        s_schedule_retry (conn, was_open ? 0 : tm_backoff_ms (conn->attempts, 500, TM_ZERODHA_BACKOFF_MAX_MS));
         if (conn->index == 0 || conn->tokens_count)
             s_set_state (self, TM_STATE_DISCONNECTED, why);
     }

@@ -115,3 +115,14 @@ tm_bus_sub_new (const char *topic, ...)
     va_end (args);
     return sub;
 }
+
+int64_t
+tm_backoff_ms (unsigned attempts, int64_t base_ms, int64_t cap_ms)
+{
+    int64_t delay = base_ms;
+    for (unsigned i = 0; i < attempts && delay < cap_ms; i++)
+        delay *= 2;
+    if (delay > cap_ms)
+        delay = cap_ms;
+    return delay * 3 / 4 + (int64_t) (random () % (delay / 2 + 1));
+}

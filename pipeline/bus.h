@@ -81,6 +81,11 @@ zsock_t *
 zsock_t *
     tm_bus_sub_new (const char *topic, ...);
 
+//  Reconnect delay after `attempts` failures in a row: base_ms doubling up to cap_ms, with
+//  +-25 % jitter so many clients do not reconnect in step after an outage.
+int64_t
+    tm_backoff_ms (unsigned attempts, int64_t base_ms, int64_t cap_ms);
+
 //  Sequence counters by key (a symbol, a provider-symbol pair): a hash that owns its counters.
 //  tm_seqs_next returns the key's next number, 1 for a key never seen.
 //  Caller owns the hash and destroys it with zhashx_destroy.

@@ -36,7 +36,7 @@ tm_clock_parse (const char *text, int64_t *ns)
     //  Plain seconds since the epoch
     errno = 0;
     long long secs = strtoll (text, &end, 10);
-    if (*end == '\0' && errno == 0 && secs >= 0 && secs < 32503680000LL) {
+    if (*end == '\0' && errno == 0 && secs >= 0 && secs < 9200000000LL) {
         *ns = (int64_t) secs * 1000000000;
         return 0;
     }
@@ -46,7 +46,8 @@ tm_clock_parse (const char *text, int64_t *ns)
         return -1;
     static const int days_in [12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
     bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    if (year < 1970 || year > 2999 || mon < 1 || mon > 12 || day < 1
+    //  Past 2261 the nanoseconds no longer fit in int64
+    if (year < 1970 || year > 2261 || mon < 1 || mon > 12 || day < 1
     ||  day > days_in [mon - 1] || (mon == 2 && day == 29 && !leap)
     ||  hour > 23 || min > 59 || sec > 60)
         return -1;

@@ -101,11 +101,10 @@ s_load_provider (tm_config_t *self, zconfig_t *section, char *err, size_t err_si
                   "(expected SIM, ZERODHA or TRUEDATA)", self->providers_count + 1);
         return -1;
     }
-    if (strcmp (kind, "SIM") != 0 && strcmp (kind, "ZERODHA") != 0) {
-        snprintf (err, err_size, "config: provider/kind = '%s': %s", kind,
-                  strcmp (kind, "TRUEDATA") == 0
-                  ? "this build has no connector for it yet (SIM and ZERODHA)"
-                  : "unknown kind (expected SIM, ZERODHA or TRUEDATA)");
+    if (strcmp (kind, "SIM") != 0 && strcmp (kind, "ZERODHA") != 0
+    &&  strcmp (kind, "TRUEDATA") != 0) {
+        snprintf (err, err_size, "config: provider/kind = '%s': unknown kind (expected SIM, "
+                  "ZERODHA or TRUEDATA)", kind);
         return -1;
     }
     strcpy (p->kind, kind);
@@ -247,6 +246,13 @@ s_config_from (zconfig_t *root, char *err, size_t err_size)
             tm_provider_config_t *p = &self->providers [self->providers_count++];
             strcpy (p->name, "ZERODHA");
             strcpy (p->kind, "ZERODHA");
+        }
+        const char *user = getenv ("TRUEDATA_USERNAME");
+        const char *password = getenv ("TRUEDATA_PASSWORD");
+        if (user && *user && password && *password) {
+            tm_provider_config_t *p = &self->providers [self->providers_count++];
+            strcpy (p->name, "TRUEDATA");
+            strcpy (p->kind, "TRUEDATA");
         }
         if (self->providers_count == 0 || (sim && streq (sim, "1"))) {
             tm_provider_config_t *p = &self->providers [self->providers_count++];

@@ -2,13 +2,16 @@
 //
 //  `tickmux-sim kite [options]` runs the Zerodha Kite simulator (src/kitesim.c) on 127.0.0.1
 //  until SIGTERM or SIGINT. Once it listens it prints exactly one line on stderr,
-//  `tickmux-sim: kite listening on http://127.0.0.1:PORT`, which tests parse. Other providers
-//  (truedata) get their own subcommand here later; this file only parses the command line.
+//  `tickmux-sim: kite listening on http://127.0.0.1:PORT`, which tests parse.
+//  `tickmux-sim truedata [options]` runs the TrueData simulator (src/tdsim.c) the same way and
+//  prints `tickmux-sim: truedata listening on http://127.0.0.1:PORT`. This file only parses
+//  the command line.
 
 #include "tickmux.h"
 #include <getopt.h>
 #include <signal.h>
 #include "kitesim.h"
+#include "tdsim.h"
 
 static volatile sig_atomic_t s_interrupted;     //  Set by SIGTERM/SIGINT, read by the loop
 
@@ -34,6 +37,17 @@ s_usage (FILE *out)
         "  --request-token R  request_token /session/token accepts (default tmrequest)\n"
         "  --options N        NFO option instruments to generate (default 3200)\n"
         "  --log FILE         append a JSON line for every tick sent\n"
+        "usage: tickmux-sim truedata [--port N] [--seed N] [--rate TICKS_PER_S] [--user U]\n"
+        "                            [--password P] [--max-symbols N] [--heartbeat-ms N]\n"
+        "                            [--no-bidask]\n"
+        "  --port N           TCP port on 127.0.0.1, 0 = any free port (default 0)\n"
+        "  --seed N           seed of the deterministic market (default 1)\n"
+        "  --rate R           ticks per second per subscribed symbol (default 2)\n"
+        "  --user U           expected user (default tmuser)\n"
+        "  --password P       expected password (default tmpass)\n"
+        "  --max-symbols N    maxsymbols of the welcome, enforced (default 5000)\n"
+        "  --heartbeat-ms N   HeartBeat period in milliseconds (default 5000)\n"
+        "  --no-bidask        15-element trades and no bidask messages\n"
         "  TICKMUX_FAKE_TIME  epoch seconds or ISO 8601 (Z or +HH:MM): the simulated date\n");
 }
 
@@ -159,6 +173,111 @@ s_run_kite (int argc, char *argv [])
     return rc;
 }
 
+static int
+s_run_truedata (int argc, char *argv [])
+{
+    tm_tdsim_config_t config;
+    tm_tdsim_config_defaults (&config);
+    static const struct option options [] = {
+        { "port", required_argument, NULL, 'p' },
+        { "seed", required_argument, NULL, 's' },
+        { "rate", required_argument, NULL, 'r' },
+        { "user", required_argument, NULL, 'u' },
+        { "password", required_argument, NULL, 'P' },
+        { "max-symbols", required_argument, NULL, 'm' },
+        { "heartbeat-ms", required_argument, NULL, 'b' },
+        { "no-bidask", no_argument, NULL, 'n' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    int opt;
+    uint64_t value;
+    optind = 1;
+    while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
+        switch (opt) {
+            case 'p':
+                if (s_parse_uint ("--port", optarg, 0, 65535, &value))
+                    return 2;
+                config.port = (int) value;
+                break;
+            case 's':
+                if (s_parse_uint ("--seed", optarg, 0, UINT64_MAX, &value))
+                    return 2;
+                config.seed = value;
+                break;
+            case 'r': {
+                char *end;
+                double rate = strtod (optarg, &end);
+                if (!*optarg || *end || !(rate > 0) || rate > TM_TDSIM_RATE_MAX) {
+                    fprintf (stderr, "tickmux-sim: --rate '%s': expected a number above 0 and "
+                             "at most %g\n", optarg, TM_TDSIM_RATE_MAX);
+                    return 2;
+                }
+                config.rate = rate;
+                break;
+            }
+            case 'u':
+                config.user = optarg;
+                break;
+            case 'P':
+                config.password = optarg;
+                break;
+            case 'm':
+                if (s_parse_uint ("--max-symbols", optarg, 1, TM_TDSIM_SYMBOLS_MAX, &value))
+                    return 2;
+                config.max_symbols = (size_t) value;
+                break;
+            case 'b':
+                if (s_parse_uint ("--heartbeat-ms", optarg, TM_TDSIM_HEARTBEAT_MIN_MS,
+                                  TM_TDSIM_HEARTBEAT_MAX_MS, &value))
+                    return 2;
+                config.heartbeat_ms = (int) value;
+                break;
+            case 'n':
+                config.bidask = false;
+                break;
+            case 'h':
+                s_usage (stdout);
+                return 0;
+            default:
+                s_usage (stderr);
+                return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf (stderr, "tickmux-sim: unexpected argument '%s'\n", argv [optind]);
+        return 2;
+    }
+    char err [256];
+    if (tm_clock_set_fake (getenv ("TICKMUX_FAKE_TIME"), err, sizeof err)) {
+        fprintf (stderr, "tickmux-sim: TICKMUX_FAKE_TIME: %s\n", err);
+        return 2;
+    }
+    //  No SA_RESTART: the signal must cut lws's poll short so we exit promptly.
+    struct sigaction action;
+    memset (&action, 0, sizeof action);
+    action.sa_handler = s_on_signal;
+    sigemptyset (&action.sa_mask);
+    sigaction (SIGTERM, &action, NULL);
+    sigaction (SIGINT, &action, NULL);
+
+    tm_tdsim_t *sim = tm_tdsim_new (&config, err, sizeof err);
+    if (!sim) {
+        fprintf (stderr, "tickmux-sim: truedata: %s\n", err);
+        return 1;
+    }
+    fprintf (stderr, "tickmux-sim: truedata listening on http://127.0.0.1:%d\n",
+             tm_tdsim_port (sim));
+    int rc = 0;
+    while (!s_interrupted)
+        if (tm_tdsim_service (sim)) {
+            rc = 1;
+            break;
+        }
+    tm_tdsim_destroy (&sim);
+    return rc;
+}
+
 int
 main (int argc, char *argv [])
 {
@@ -168,6 +287,9 @@ main (int argc, char *argv [])
     }
     if (streq (argv [1], "kite"))
         return s_run_kite (argc - 1, argv + 1);
-    fprintf (stderr, "tickmux-sim: unknown simulator '%s' (expected one of: kite)\n", argv [1]);
+    if (streq (argv [1], "truedata"))
+        return s_run_truedata (argc - 1, argv + 1);
+    fprintf (stderr, "tickmux-sim: unknown simulator '%s' (expected one of: kite, truedata)\n",
+             argv [1]);
     return 2;
 }

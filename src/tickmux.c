@@ -11,6 +11,7 @@
 #include "arbiter.h"
 #include "sim.h"
 #include "zerodha.h"
+#include "truedata.h"
 #include "gateway.h"
 #include "login.h"
 #include <curl/curl.h>
@@ -176,8 +177,8 @@ main (int argc, char *argv [])
     for (size_t i = 0; rc == 0 && i < config->providers_count; i++)
         rc = s_start (&actors, config->providers [i].name,
                       streq (config->providers [i].kind, "ZERODHA") ? tm_zerodha_actor
-                                                                     : tm_sim_actor,
-                      &config->providers [i]);
+                      : streq (config->providers [i].kind, "TRUEDATA") ? tm_truedata_actor
+                      : tm_sim_actor, &config->providers [i]);
     if (rc) {
         s_stop_all (&actors);
         tm_config_destroy (&config);

@@ -10,13 +10,14 @@ int tm_market_tests (void);
 int tm_kite_frame_tests (void);
 int tm_kite_instruments_tests (void);
 int tm_kite_session_tests (void);
+int tm_truedata_msg_tests (void);
 
 int
 main (void)
 {
     tm_suite_fn *suites [] = {
         tm_market_tests, tm_kite_frame_tests, tm_kite_instruments_tests, tm_kite_session_tests,
-        NULL
+        tm_truedata_msg_tests, NULL
     };
     return tm_tap_run (suites);
 }

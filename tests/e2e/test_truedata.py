@@ -1,0 +1,253 @@
+#  test_truedata - the TrueData connector against the wire-faithful TrueData simulator (issue 4)
+#
+#  tickmux-sim truedata speaks TrueData's JSON feed on loopback; the daemon's TRUEDATA provider
+#  points at it through ws_url exactly as it would at push.truedata.in. Checks compare what a
+#  WebSocket client of the daemon got with what the simulator says it sent.
+
+import asyncio
+import json
+import os
+import sys
+import time
+import types
+import urllib.request
+
+sys.dont_write_bytecode = True
+sys.path.insert (0, os.path.dirname (os.path.abspath (__file__)))
+import tmharness as h
+from tmharness import check, is_tick, subscribe
+
+tap = h.Tap ()
+USER, PASSWORD = "tmuser", "tmpass"
+
+
+def sim_call (sim, path, method="POST"):
+    req = urllib.request.Request (sim.url (path), method=method, data=b"" if method == "POST" else None)
+    with urllib.request.urlopen (req, timeout=5) as reply:
+        body = reply.read ()
+    return json.loads (body) if body.strip () else None
+
+
+def daemon_config (sim, max_subscriptions=5000):
+    return (h.config (providers=[], max_subscriptions=max_subscriptions).rstrip ("\n")
+            + "\nprovider\n    name = TRUEDATA\n    kind = TRUEDATA\n"
+            + "    ws_url = \"%s\"\n" % sim.ws)
+
+
+def start_sim (name, args=(), port=None):
+    sim = h.Sim ("truedata", args=["--seed", "3", "--rate", "4", "--heartbeat-ms", "1000"] + list (args),
+                 name=name, env={"TICKMUX_FAKE_TIME": h.FAKE_TIME})
+    if port:
+        sim.args [sim.args.index ("--port") + 1] = str (port)
+    sim.start ()
+    return sim
+
+
+def start_pair (name, password=PASSWORD, sim_args=()):
+    sim = start_sim (name + "-sim", sim_args)
+    d = h.Daemon (daemon_config (sim), name=name,
+                  env={"TRUEDATA_USERNAME": USER, "TRUEDATA_PASSWORD": password})
+    d.start ()
+    return sim, d
+
+
+async def provider_state (c, state, timeout):
+    return await c.expect (lambda m: m.get ("type") == "PROVIDER_STATUS"
+                           and m.get ("provider") == "TRUEDATA" and m.get ("state") == state,
+                           timeout, "TRUEDATA %s" % state)
+
+
+async def setup (tap):
+    sim, d = await asyncio.to_thread (start_pair, "truedata")
+    tap.daemons = [d, sim]
+    await h.wait_serving (d, timeout=15)
+    return types.SimpleNamespace (sim=sim, d=d)
+
+
+@tap.case ("TRUEDATA comes up CONNECTED on /ws/health after the welcome", timeout=20)
+async def t_health (ctx):
+    status, _, doc = await h.aget_json (ctx.d.url ("/ws/health"))
+    states = {p ["name"]: p ["state"] for p in doc ["providers"]}
+    check (status == 200 and states == {"TRUEDATA": "CONNECTED"}, "health %d %s" % (status, states))
+
+
+@tap.case ("NIFTY-I, NIFTY 50, RELIANCE on provider TRUEDATA: values as the sim sent them", timeout=30)
+async def t_ticks (ctx):
+    c = await h.client (ctx.d, "ticks")
+    await subscribe (c, symbols=["NIFTY-I", "NIFTY 50", "RELIANCE"], provider="TRUEDATA")
+    seen = {}
+    deadline = time.monotonic () + 15
+    while len (seen) < 3 and time.monotonic () < deadline:
+        m = await c.expect (is_tick (stream="TRUEDATA"), 10, "a TRUEDATA tick")
+        seen.setdefault (m ["symbol"], m)
+    check (set (seen) == {"NIFTY-I", "NIFTY 50", "RELIANCE"}, "ticks for %s" % sorted (seen))
+    for symbol, m in seen.items ():
+        d = m ["data"]
+        for _ in range (40):
+            last = await asyncio.to_thread (sim_call, ctx.sim,
+                                            "/_sim/last?symbol=" + urllib.request.quote (symbol), "GET")
+            if abs (last ["ltp"] - d ["last_price"]) < 1e-9 and last ["volume"] == d.get ("volume", 0):
+                break
+            m = await c.expect (is_tick (symbol, "TRUEDATA"), 5, "another %s tick" % symbol)
+            d = m ["data"]
+        check (abs (last ["ltp"] - d ["last_price"]) < 1e-9,
+               "%s: client %s, sim %s" % (symbol, d ["last_price"], last ["ltp"]))
+        check (last ["volume"] == d.get ("volume", 0), "%s volume: client %s, sim %s"
+               % (symbol, d.get ("volume"), last ["volume"]))
+        if symbol == "NIFTY-I":
+            check (d.get ("oi") == last ["oi"], "NIFTY-I oi: client %s, sim %s" % (d.get ("oi"), last ["oi"]))
+            check (d.get ("bid_price") == last ["bid"] and d.get ("ask_price") == last ["ask"],
+                   "NIFTY-I book: client %s/%s, sim %s/%s" % (d.get ("bid_price"), d.get ("ask_price"),
+                                                             last ["bid"], last ["ask"]))
+    await c.close ()
+
+
+@tap.case ("4 000 symbols go upstream in addsymbol batches of at most 1 500", timeout=90)
+async def t_batches (ctx):
+    #  A quiet market of its own: 4 000 symbols at the shared sim's rate would be 16 000 ticks a
+    #  second for a client that validates every message against the schemas.
+    sim, d = await asyncio.to_thread (start_pair, "batches", sim_args=["--rate", "0.02"])
+    try:
+        await h.wait_serving (d, timeout=15)
+        names = [s ["symbol"] for s in
+                 (await asyncio.to_thread (sim_call, sim, "/_sim/symbols", "GET")) ["symbols"]]
+        check (len (names) >= 4000, "the sim offers only %d symbols" % len (names))
+        c = await h.client (d, "batches")
+        await subscribe (c, channel="STATUS")
+        #  500 a request keeps each client message under max_message (64 KiB)
+        for at in range (0, 4000, 500):
+            await subscribe (c, symbols=names [at:at + 500], provider="TRUEDATA", timeout=20)
+
+        async def subscribed (want):
+            deadline = time.monotonic () + 20
+            while True:
+                state = await asyncio.to_thread (sim_call, sim, "/_sim/state", "GET")
+                total = sum (conn ["symbols"] for conn in state ["connections"])
+                if total >= want or time.monotonic () > deadline:
+                    return state, total
+                await asyncio.sleep (0.2)
+        state, total = await subscribed (4000)
+        check (total >= 4000, "the sim has %d symbols subscribed" % total)
+        #  After a reconnect the connector sends all 4 000 again: in batches of at most 1 500
+        await asyncio.to_thread (sim_call, sim, "/_sim/fault?kind=close")
+        await provider_state (c, "DISCONNECTED", 10)
+        await provider_state (c, "CONNECTED", 20)
+        state, total = await subscribed (4000)
+        check (total >= 4000, "after the reconnect the sim has %d symbols subscribed" % total)
+        check (1000 < state ["largest_request"] <= 1500, "the largest addsymbol carried %d symbols"
+               % state ["largest_request"])
+        await c.close ()
+    finally:
+        rc = await asyncio.to_thread (d.stop)
+        await asyncio.to_thread (sim.stop)
+        check (rc == 0, "daemon exited %s" % rc)
+
+
+@tap.case ("bad frames (garbage, binary, unknown kind, 17-element rows, touchline) are counted; ticks go on", timeout=30)
+async def t_faults (ctx):
+    c = await h.client (ctx.d, "faults")
+    await subscribe (c, "RELIANCE", "TRUEDATA")
+    await c.expect (is_tick ("RELIANCE", "TRUEDATA"), 10, "a tick before")
+    _, _, before = await h.aget_json (ctx.d.url ("/ws/stats"))
+    for kind in ("garbage", "binary", "unknown", "row17", "touchline"):
+        await asyncio.to_thread (sim_call, ctx.sim, "/_sim/fault?kind=" + kind)
+    deadline = time.monotonic () + 5
+    while True:
+        _, _, after = await h.aget_json (ctx.d.url ("/ws/stats"))
+        grown = after ["providers"] ["TRUEDATA"] ["errors"] - before ["providers"] ["TRUEDATA"] ["errors"]
+        if grown >= 2 or time.monotonic () > deadline:
+            break
+        await asyncio.sleep (0.2)
+    check (grown >= 2, "errors grew by %d" % grown)
+    check (after ["providers"] ["TRUEDATA"] ["state"] == "CONNECTED", "state %s" % after ["providers"])
+    c.drain ()
+    await c.expect (is_tick ("RELIANCE", "TRUEDATA"), 10, "a tick after the bad frames")
+    await c.close ()
+
+
+@tap.case ("silent, then back: STALE, CONNECTED again, subscriptions restored", timeout=40)
+async def t_silent (ctx):
+    c = await h.client (ctx.d, "silent")
+    await subscribe (c, channel="STATUS")
+    await subscribe (c, "NIFTY-I", "TRUEDATA")
+    await c.expect (is_tick ("NIFTY-I", "TRUEDATA"), 10, "a tick before")
+    await asyncio.to_thread (sim_call, ctx.sim, "/_sim/fault?kind=silent")
+    await provider_state (c, "STALE", 20)
+    await asyncio.to_thread (sim_call, ctx.sim, "/_sim/fault?kind=resume")
+    await provider_state (c, "CONNECTED", 20)
+    c.drain ()
+    await c.expect (is_tick ("NIFTY-I", "TRUEDATA"), 10, "a tick after the reconnect")
+    await c.close ()
+
+
+@tap.case ("the simulator killed, then back on its port: DISCONNECTED, CONNECTED, ticks restored", timeout=45)
+async def t_killed (ctx):
+    c = await h.client (ctx.d, "killed")
+    await subscribe (c, channel="STATUS")
+    await subscribe (c, symbols=["RELIANCE", "NIFTY 50"], provider="TRUEDATA")
+    await c.expect (is_tick ("NIFTY 50", "TRUEDATA"), 10, "a tick before")
+    port = ctx.sim.port
+    ctx.sim.proc.kill ()
+    ctx.sim.proc.wait ()
+    await provider_state (c, "DISCONNECTED", 10)
+    sim = await asyncio.to_thread (start_sim, "truedata-sim-2", (), port)
+    ctx.sim._cleanup ()
+    ctx.sim = sim
+    tap.daemons.append (sim)
+    await provider_state (c, "CONNECTED", 40)
+    c.drain ()
+    for symbol in ("RELIANCE", "NIFTY 50"):
+        await c.expect (is_tick (symbol, "TRUEDATA"), 10, "a %s tick from the new simulator" % symbol)
+    await c.close ()
+
+
+@tap.case ("a wrong password: AUTH_FAILED with the server's words, not retried in a loop", timeout=30)
+async def t_password (ctx):
+    sim, d = await asyncio.to_thread (start_pair, "badpass", password="wrong")
+    try:
+        deadline = time.monotonic () + 15
+        state = ("", "")
+        while time.monotonic () < deadline:
+            _, _, doc = await h.aget_json (d.url ("/ws/health"))
+            state = (doc ["providers"] [0] ["state"], doc ["providers"] [0] ["reason"])
+            if state [0] == "AUTH_FAILED":
+                break
+            await asyncio.sleep (0.2)
+        check (state [0] == "AUTH_FAILED" and "Invalid Username or Password" in state [1],
+               "health %s" % (state,))
+        before = (await asyncio.to_thread (sim_call, sim, "/_sim/state", "GET")) ["logins_refused"]
+        await asyncio.sleep (4)
+        after = (await asyncio.to_thread (sim_call, sim, "/_sim/state", "GET")) ["logins_refused"]
+        check (after - before <= 1, "%d more refused logins in 4 s" % (after - before))
+    finally:
+        rc = await asyncio.to_thread (d.stop)
+        await asyncio.to_thread (sim.stop)
+        check (rc == 0, "daemon exited %s\n%s" % (rc, d.log_tail (10)))
+
+
+@tap.case ("no config file: TRUEDATA_USERNAME/PASSWORD and TRUEDATA_URL run TRUEDATA alone", timeout=30)
+async def t_no_config (ctx):
+    d = h.Daemon (None, name="noconfig", env={"TRUEDATA_USERNAME": USER, "TRUEDATA_PASSWORD": PASSWORD,
+                                              "TRUEDATA_URL": ctx.sim.ws,
+                                              "TICKMUX_FAKE_TIME": h.FAKE_TIME})
+    d.env ["STATE_DIRECTORY"] = os.path.join (ctx.d.tmp or "/tmp", "noconfig-state")
+    #  One live session per user (truedata.md 1): this one takes the place of the main daemon's
+    try:
+        await asyncio.to_thread (d.start)
+        _, _, doc = await h.aget_json (d.url ("/ws/health"))
+        check ([p ["name"] for p in doc ["providers"]] == ["TRUEDATA"], "providers %s" % doc ["providers"])
+    finally:
+        rc = await asyncio.to_thread (d.stop)
+        check (rc == 0, "daemon exited %s" % rc)
+
+
+@tap.case ("daemon and simulator exit 0 on SIGTERM")
+def t_stop (ctx):
+    rc = ctx.d.stop ()
+    check (rc == 0, "daemon exit %s\n%s" % (rc, ctx.d.log_tail (15)))
+    rc = ctx.sim.stop ()
+    check (rc == 0, "sim exit %s\n%s" % (rc, ctx.sim.log_tail (15)))
+
+
+if __name__ == "__main__":
+    tap.run (setup)
