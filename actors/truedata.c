@@ -11,7 +11,6 @@
 #include "truedata.h"
 
 #define S_TICK_US           (100 * 1000)    //  Housekeeping: staleness, status, retries
-#define S_STATUS_NS         1000000000LL    //  Status heartbeat
 #define S_DEFAULT_HOST      "push.truedata.in"
 
 typedef enum { S_IDLE, S_CONNECTING, S_WAITING_WELCOME, S_OPEN } s_link_t;
@@ -62,23 +61,14 @@ typedef struct {
 static void
 s_publish_status (self_t *self)
 {
-    self->status.ts = tm_clock_now_ns ();
-    if (tm_status_publish (self->pub, &self->status, &self->buf))
-        self->status.errors++;
-    self->next_status_mono = tm_clock_mono_ns () + S_STATUS_NS;
+    self->next_status_mono = tm_status_report (self->pub, &self->status, &self->buf);
 }
 
 static void
 s_set_state (self_t *self, tm_state_t state, const char *reason)
 {
-    bool changed = self->status.state != state || strcmp (self->status.reason, reason);
-    self->status.state = state;
-    snprintf (self->status.reason, sizeof self->status.reason, "%s", reason);
-    if (changed) {
-        zsys_info ("truedata %s: state=%s%s%s", self->config->name, tm_state_name (state),
-                   reason [0] ? " reason=" : "", reason);
-        s_publish_status (self);
-    }
+    tm_status_change (self->pub, &self->status, &self->buf, state, reason,
+                      &self->next_status_mono);
 }
 
 //  ------------------------------------------------------------------------------------------

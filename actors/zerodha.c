@@ -16,7 +16,6 @@
 #include "zerodha.h"
 
 #define S_TICK_US           (100 * 1000)    //  Housekeeping: staleness, status, drains
-#define S_STATUS_NS         1000000000LL    //  Status heartbeat
 #define S_WS_DEFAULT        "wss://ws.kite.trade"
 #define S_API_DEFAULT       "https://api.kite.trade"
 
@@ -87,23 +86,14 @@ struct _self_t {
 static void
 s_publish_status (self_t *self)
 {
-    self->status.ts = tm_clock_now_ns ();
-    if (tm_status_publish (self->pub, &self->status, &self->buf))
-        self->status.errors++;
-    self->next_status_mono = tm_clock_mono_ns () + S_STATUS_NS;
+    self->next_status_mono = tm_status_report (self->pub, &self->status, &self->buf);
 }
 
 static void
 s_set_state (self_t *self, tm_state_t state, const char *reason)
 {
-    bool changed = self->status.state != state || strcmp (self->status.reason, reason);
-    self->status.state = state;
-    snprintf (self->status.reason, sizeof self->status.reason, "%s", reason);
-    if (changed) {
-        zsys_info ("zerodha %s: state=%s%s%s", self->config->name, tm_state_name (state),
-                   reason [0] ? " reason=" : "", reason);
-        s_publish_status (self);
-    }
+    tm_status_change (self->pub, &self->status, &self->buf, state, reason,
+                      &self->next_status_mono);
 }
 
 //  The provider is CONNECTED when every connection that carries instruments is open (the

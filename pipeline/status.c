@@ -226,3 +226,27 @@ tm_order_decode (const void *data, size_t size, char *provider, size_t provider_
     }
     return (tm_mp_finish (&r) == 0 && seen == 7) ? 0 : TM_MALFORMED;
 }
+
+int64_t
+tm_status_report (zsock_t *pub, tm_status_t *st, msgpack_sbuffer *buf)
+{
+    st->ts = tm_clock_now_ns ();
+    if (tm_status_publish (pub, st, buf))
+        st->errors++;
+    return tm_clock_mono_ns () + 1000000000LL;
+}
+
+bool
+tm_status_change (zsock_t *pub, tm_status_t *st, msgpack_sbuffer *buf, tm_state_t state,
+                  const char *reason, int64_t *next_mono)
+{
+    bool changed = st->state != state || strcmp (st->reason, reason);
+    st->state = state;
+    snprintf (st->reason, sizeof st->reason, "%s", reason);
+    if (changed) {
+        zsys_info ("provider %s: state=%s%s%s", st->provider, tm_state_name (state),
+                   reason [0] ? " reason=" : "", reason);
+        *next_mono = tm_status_report (pub, st, buf);
+    }
+    return changed;
+}

@@ -59,6 +59,17 @@ int
 int
     tm_status_publish (zsock_t *pub, const tm_status_t *status, msgpack_sbuffer *buf);
 
+//  A connector's side of its status. tm_status_report stamps ts, publishes, counts a refused
+//  send in errors, and returns when the next heartbeat is due (monotonic ns, one second on).
+//  tm_status_change sets state and reason and, when either changed, logs the change and
+//  reports at once (a client must see a state change as soon as it happens); it returns
+//  whether anything changed and updates *next_mono when it reported.
+int64_t
+    tm_status_report (zsock_t *pub, tm_status_t *st, msgpack_sbuffer *buf);
+bool
+    tm_status_change (zsock_t *pub, tm_status_t *st, msgpack_sbuffer *buf, tm_state_t state,
+                      const char *reason, int64_t *next_mono);
+
 //  Order updates travel on "order.<PROVIDER>" as {v:1, kind:"order", provider, ts, order},
 //  order being the provider's own order object as JSON text, passed on as the provider sent it
 //  (at most TM_ORDER_MAX bytes).
