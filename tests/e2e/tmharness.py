@@ -716,10 +716,12 @@ class WsClient:
                 await asyncio.wait_for (self.ws.close (), 3)
             except Exception:
                 pass
-        if self.task is not None:
+        if self.task is not None and not self.task.done ():
             try:
                 await asyncio.wait_for (self.task, 3)
-            except Exception:
+            except (Exception, asyncio.CancelledError):
+                #  wait_for cancels a reader still busy after 3 s; a second close () of the
+                #  same client must not trip over that cancellation
                 pass
 
     def unreported_errors (self):
