@@ -31,6 +31,7 @@
 #define S_CRED_MAX          256             //  user or password, decoded, including the NUL
 #define S_QUEUE_MAX         (16 * 1024 * 1024)  //  Bytes queued to one slow client
 #define S_HTTP_CHUNK        (16 * 1024)     //  Bytes per HTTP body write
+#define S_TX_PACKET_MAX     (1024 * 1024)   //  Largest message written whole (s_protocols)
 #define S_WRITES_MAX        64              //  WebSocket messages per writeable callback
 #define S_TRADE_MAX         512             //  Bytes of one encoded trade / bidask message
 #define S_REFUSE_CLOSE_US   100000          //  Refused login: close this long after the verdict
@@ -1737,7 +1738,10 @@ s_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, void 
 static struct lws_protocols s_protocols [] = {
     //  TrueData clients name no subprotocol, so protocols [0] gets their upgrade at any path,
     //  and all HTTP.
-    { "truedata", s_callback, sizeof (s_pss_t), 4096, 0, NULL, 0 },
+    //  tx_packet_size: left at 0, lws 4.1.6 writes at most rx_buffer_size bytes of a message
+    //  and returns short, so a 1500-row snapshot (about 300 KB; under 1 MiB even for 64 KiB
+    //  of escaped invalid names) would end the session.
+    { "truedata", s_callback, sizeof (s_pss_t), 4096, 0, NULL, S_TX_PACKET_MAX },
     { NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
