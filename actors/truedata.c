@@ -292,26 +292,6 @@ s_receive (self_t *self, struct lws *wsi, const void *in, size_t len)
     return 0;
 }
 
-static int
-s_writeable (self_t *self)
-{
-    char *text = (char *) zlistx_first (self->outbox);
-    if (!text)
-        return 0;
-    size_t len = strlen (text);
-    unsigned char *frame = (unsigned char *) malloc (LWS_PRE + len);
-    assert (frame);
-    memcpy (frame + LWS_PRE, text, len);
-    int rc = lws_write (self->wsi, frame + LWS_PRE, len, LWS_WRITE_TEXT);
-    free (frame);
-    zlistx_delete (self->outbox, zlistx_cursor (self->outbox));
-    if (rc < (int) len)
-        return -1;
-    if (zlistx_size (self->outbox))
-        lws_callback_on_writable (self->wsi);
-    return 0;
-}
-
 //  ------------------------------------------------------------------------------------------
 //  The connection
 
@@ -468,7 +448,7 @@ s_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, void 
         case LWS_CALLBACK_CLIENT_RECEIVE:
             return s_receive (self, wsi, in, len);
         case LWS_CALLBACK_CLIENT_WRITEABLE:
-            return s_writeable (self);
+            return tm_lws_write_next (self->wsi, self->outbox);
         case LWS_CALLBACK_CLIENT_CLOSED:
             s_closed (self, "feed connection closed", 0);
             break;

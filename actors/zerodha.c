@@ -740,26 +740,6 @@ s_receive (s_conn_t *conn, struct lws *wsi, const void *in, size_t len)
     return 0;
 }
 
-static int
-s_writeable (s_conn_t *conn)
-{
-    char *text = (char *) zlistx_first (conn->outbox);
-    if (!text)
-        return 0;
-    size_t len = strlen (text);
-    unsigned char *frame = (unsigned char *) malloc (LWS_PRE + len);
-    assert (frame);
-    memcpy (frame + LWS_PRE, text, len);
-    int rc = lws_write (conn->wsi, frame + LWS_PRE, len, LWS_WRITE_TEXT);
-    free (frame);
-    zlistx_delete (conn->outbox, zlistx_cursor (conn->outbox));
-    if (rc < (int) len)
-        return -1;
-    if (zlistx_size (conn->outbox))
-        lws_callback_on_writable (conn->wsi);
-    return 0;
-}
-
 //  ------------------------------------------------------------------------------------------
 //  Loop
 
@@ -865,7 +845,7 @@ s_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, void 
             break;
         case LWS_CALLBACK_CLIENT_WRITEABLE:
             if (conn)
-                return s_writeable (conn);
+                return tm_lws_write_next (conn->wsi, conn->outbox);
             break;
         case LWS_CALLBACK_CLIENT_CLOSED:
             if (conn)

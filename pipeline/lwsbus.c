@@ -21,3 +21,23 @@ tm_lws_adopt (struct lws_vhost *vhost, zsock_t *sock, const char *protocol)
     lws_set_opaque_user_data (wsi, sock);
     return 0;
 }
+
+int
+tm_lws_write_next (struct lws *wsi, zlistx_t *outbox)
+{
+    char *text = (char *) zlistx_first (outbox);
+    if (!text)
+        return 0;
+    size_t len = strlen (text);
+    unsigned char *frame = (unsigned char *) malloc (LWS_PRE + len);
+    assert (frame);
+    memcpy (frame + LWS_PRE, text, len);
+    int rc = lws_write (wsi, frame + LWS_PRE, len, LWS_WRITE_TEXT);
+    free (frame);
+    zlistx_delete (outbox, zlistx_cursor (outbox));
+    if (rc < (int) len)
+        return -1;
+    if (zlistx_size (outbox))
+        lws_callback_on_writable (wsi);
+    return 0;
+}

@@ -13,4 +13,10 @@
 int
     tm_lws_adopt (struct lws_vhost *vhost, zsock_t *sock, const char *protocol);
 
+//  On a client's WRITEABLE callback: send the oldest text frame of outbox (char * strings the
+//  list owns, destructor zstr_free), ask for the next callback if more are queued. Returns 0,
+//  or -1 when the write failed (the caller returns it to close the connection).
+int
+    tm_lws_write_next (struct lws *wsi, zlistx_t *outbox);
+
 #endif
