@@ -509,10 +509,11 @@ s_self_new (zsock_t *pipe, const tm_provider_config_t *config)
     self->rows = (tm_td_row_t *) calloc (TM_TD_ROWS_MAX, sizeof (tm_td_row_t));
     assert (self->rx && self->rows);
     msgpack_sbuffer_init (&self->buf);
-    snprintf (self->user, sizeof self->user, "%s",
-              getenv ("TRUEDATA_USERNAME") ? getenv ("TRUEDATA_USERNAME") : "");
-    snprintf (self->password, sizeof self->password, "%s",
-              getenv ("TRUEDATA_PASSWORD") ? getenv ("TRUEDATA_PASSWORD") : "");
+    //  The environment, else systemd credentials of the same names
+    if (!tm_config_secret ("TRUEDATA_USERNAME", self->user, sizeof self->user))
+        self->user [0] = '\0';
+    if (!tm_config_secret ("TRUEDATA_PASSWORD", self->password, sizeof self->password))
+        self->password [0] = '\0';
     s_resolve_url (self);
     snprintf (self->status.provider, sizeof self->status.provider, "%s", config->name);
     snprintf (self->status.kind, sizeof self->status.kind, "%s", config->kind);

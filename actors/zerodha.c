@@ -916,16 +916,15 @@ s_self_new (zsock_t *pipe, const tm_provider_config_t *config)
         self->conns [i].rx = (uint8_t *) malloc (TM_KITE_FRAME_MAX);
         assert (self->conns [i].rx);
     }
-    snprintf (self->api_key, sizeof self->api_key, "%s",
-              getenv ("ZERODHA_API_KEY") ? getenv ("ZERODHA_API_KEY") : "");
-    snprintf (self->api_secret, sizeof self->api_secret, "%s",
-              getenv ("ZERODHA_API_SECRET") ? getenv ("ZERODHA_API_SECRET") : "");
+    //  The environment, else systemd credentials of the same names
+    if (!tm_config_secret ("ZERODHA_API_KEY", self->api_key, sizeof self->api_key))
+        self->api_key [0] = '\0';
+    if (!tm_config_secret ("ZERODHA_API_SECRET", self->api_secret, sizeof self->api_secret))
+        self->api_secret [0] = '\0';
     tm_kite_token_path (config->state_dir, config->name, self->token_path, sizeof self->token_path);
-    const char *token = getenv ("ZERODHA_ACCESS_TOKEN");
-    self->token_from_env = token && *token;
-    if (self->token_from_env)
-        snprintf (self->access_token, sizeof self->access_token, "%s", token);
-    else
+    self->token_from_env = tm_config_secret ("ZERODHA_ACCESS_TOKEN", self->access_token,
+                                             sizeof self->access_token) != NULL;
+    if (!self->token_from_env)
         tm_kite_token_load (self->token_path, self->access_token, sizeof self->access_token);
     s_copy_setting (self->ws_url, sizeof self->ws_url, config->ws_url, "ZERODHA_WS_URL",
                     S_WS_DEFAULT);

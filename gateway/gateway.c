@@ -863,7 +863,8 @@ s_login_answer (self_t *self, struct lws *wsi, const char *uri, unsigned int *st
     for (size_t i = 0; i < self->config->providers_count && !provider; i++)
         if (streq (self->config->providers [i].kind, "ZERODHA"))
             provider = self->config->providers [i].name;
-    const char *key = getenv ("ZERODHA_API_KEY");
+    char key_buf [TM_SECRET_MAX];
+    const char *key = tm_config_secret ("ZERODHA_API_KEY", key_buf, sizeof key_buf);
     const char *text;
     *content_type = "text/html; charset=utf-8";
     *status = 200;

@@ -239,7 +239,8 @@ s_config_from (zconfig_t *root, char *err, size_t err_size)
     //  No provider configured: a real provider whose credentials are in the environment, and
     //  the simulator only when there is none or TICKMUX_SIM=1 asks (DESIGN.md 9).
     if (self->providers_count == 0) {
-        const char *key = getenv ("ZERODHA_API_KEY");
+        char key_buf [TM_SECRET_MAX], user_buf [TM_SECRET_MAX], password_buf [TM_SECRET_MAX];
+        const char *key = tm_config_secret ("ZERODHA_API_KEY", key_buf, sizeof key_buf);
         const char *sim = getenv ("TICKMUX_SIM");
         //  An api key is enough: the access token may come from a login (/login/zerodha)
         if (key && *key) {
@@ -247,8 +248,9 @@ s_config_from (zconfig_t *root, char *err, size_t err_size)
             strcpy (p->name, "ZERODHA");
             strcpy (p->kind, "ZERODHA");
         }
-        const char *user = getenv ("TRUEDATA_USERNAME");
-        const char *password = getenv ("TRUEDATA_PASSWORD");
+        const char *user = tm_config_secret ("TRUEDATA_USERNAME", user_buf, sizeof user_buf);
+        const char *password = tm_config_secret ("TRUEDATA_PASSWORD", password_buf,
+                                                 sizeof password_buf);
         if (user && *user && password && *password) {
             tm_provider_config_t *p = &self->providers [self->providers_count++];
             strcpy (p->name, "TRUEDATA");
@@ -386,4 +388,31 @@ tm_config_provider_index (const tm_config_t *self, const char *name)
         if (strcmp (self->providers [i].name, name) == 0)
             return (int) i;
     return -1;
+}
+
+const char *
+tm_config_secret (const char *name, char *buf, size_t size)
+{
+    assert (name && buf && size);
+    const char *value = getenv (name);
+    if (value && *value) {
+        if (strlen (value) >= size)
+            return NULL;
+        strcpy (buf, value);
+        return buf;
+    }
+    const char *dir = getenv ("CREDENTIALS_DIRECTORY");
+    if (!dir || !*dir)
+        return NULL;
+    char path [TM_PATH_MAX + 64];
+    snprintf (path, sizeof path, "%s/%s", dir, name);
+    FILE *file = fopen (path, "r");
+    if (!file)
+        return NULL;
+    bool got = fgets (buf, (int) size, file) != NULL;
+    fclose (file);
+    if (!got)
+        return NULL;
+    buf [strcspn (buf, "\r\n")] = '\0';
+    return buf [0] ? buf : NULL;
 }

@@ -65,6 +65,14 @@ tm_config_t *
 void
     tm_config_destroy (tm_config_t **self_p);
 
+//  A secret (ZERODHA_API_SECRET, TRUEDATA_PASSWORD, ...): the environment variable of that
+//  name, else the systemd credential of that name ($CREDENTIALS_DIRECTORY/NAME, from a
+//  LoadCredential=NAME:/path line; its first line, without the newline). Copies it into buf
+//  and returns buf, or returns NULL when neither is set or it does not fit. Never logged.
+#define TM_SECRET_MAX       256
+const char *
+    tm_config_secret (const char *name, char *buf, size_t size);
+
 //  Index of a provider instance by name, or -1.
 int
     tm_config_provider_index (const tm_config_t *self, const char *name);

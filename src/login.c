@@ -58,8 +58,9 @@ tm_login_run (const char *kind, const tm_config_t *config, FILE *in, FILE *out)
     for (size_t i = 0; i < config->providers_count && !provider; i++)
         if (streq (config->providers [i].kind, "ZERODHA"))
             provider = &config->providers [i];
-    const char *key = getenv ("ZERODHA_API_KEY");
-    const char *secret = getenv ("ZERODHA_API_SECRET");
+    char key_buf [TM_SECRET_MAX], secret_buf [TM_SECRET_MAX];
+    const char *key = tm_config_secret ("ZERODHA_API_KEY", key_buf, sizeof key_buf);
+    const char *secret = tm_config_secret ("ZERODHA_API_SECRET", secret_buf, sizeof secret_buf);
     if (!provider || !key || !*key || !secret || !*secret) {
         fprintf (stderr, "tickmux login: set ZERODHA_API_KEY and ZERODHA_API_SECRET (and "
                  "configure a ZERODHA provider, or leave the config out)\n");

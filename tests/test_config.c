@@ -416,6 +416,38 @@ test_file (void)
     CU_ASSERT (strstr (err, path) != NULL);
 }
 
+//  Secrets: the environment first, else a systemd credential of the same name
+static void
+test_secret (void)
+{
+    char dir [] = "/tmp/tickmux-creds-XXXXXX";
+    CU_ASSERT_PTR_NOT_NULL_FATAL (mkdtemp (dir));
+    char path [128];
+    snprintf (path, sizeof path, "%s/TM_TEST_SECRET", dir);
+    FILE *file = fopen (path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL (file);
+    fputs ("from-credential\nsecond line\n", file);
+    fclose (file);
+    char buf [TM_SECRET_MAX];
+    unsetenv ("TM_TEST_SECRET");
+    unsetenv ("CREDENTIALS_DIRECTORY");
+    CU_ASSERT_PTR_NULL (tm_config_secret ("TM_TEST_SECRET", buf, sizeof buf));
+    setenv ("CREDENTIALS_DIRECTORY", dir, 1);
+    CU_ASSERT_PTR_NOT_NULL (tm_config_secret ("TM_TEST_SECRET", buf, sizeof buf));
+    CU_ASSERT_STRING_EQUAL (buf, "from-credential");
+    setenv ("TM_TEST_SECRET", "from-env", 1);
+    CU_ASSERT_PTR_NOT_NULL (tm_config_secret ("TM_TEST_SECRET", buf, sizeof buf));
+    CU_ASSERT_STRING_EQUAL (buf, "from-env");
+    //  Too long for the buffer: refused, not cut
+    char small [4];
+    CU_ASSERT_PTR_NULL (tm_config_secret ("TM_TEST_SECRET", small, sizeof small));
+    unsetenv ("TM_TEST_SECRET");
+    CU_ASSERT_PTR_NULL (tm_config_secret ("TM_NO_SUCH_SECRET", buf, sizeof buf));
+    unsetenv ("CREDENTIALS_DIRECTORY");
+    unlink (path);
+    rmdir (dir);
+}
+
 int
 tm_config_tests (void)
 {
@@ -428,7 +460,8 @@ tm_config_tests (void)
     ||  !CU_add_test (suite, "bad values name key and value", test_bad_values)
     ||  !CU_add_test (suite, "routes built and checked", test_routes)
     ||  !CU_add_test (suite, "environment beats the file", test_environment)
-    ||  !CU_add_test (suite, "from a file", test_file))
+    ||  !CU_add_test (suite, "from a file", test_file)
+    ||  !CU_add_test (suite, "secrets: environment, then systemd credentials", test_secret))
         return -1;
     return 0;
 }
