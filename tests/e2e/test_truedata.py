@@ -241,6 +241,27 @@ async def t_no_config (ctx):
         check (rc == 0, "daemon exited %s" % rc)
 
 
+@tap.case ("the password from a systemd credential ($CREDENTIALS_DIRECTORY) logs in", timeout=30)
+async def t_credential (ctx):
+    sim = await asyncio.to_thread (start_sim, "cred-sim")
+    creds = os.path.join (ctx.d.tmp or "/tmp", "credentials")
+    os.makedirs (creds, exist_ok=True)
+    with open (os.path.join (creds, "TRUEDATA_PASSWORD"), "w") as f:
+        f.write (PASSWORD + "\n")
+    d = h.Daemon (daemon_config (sim), name="cred",
+                  env={"TRUEDATA_USERNAME": USER, "CREDENTIALS_DIRECTORY": creds})
+    try:
+        await asyncio.to_thread (d.start)
+        await h.wait_serving (d, timeout=15)
+        _, _, doc = await h.aget_json (d.url ("/ws/health"))
+        check (doc ["providers"] [0] ["state"] == "CONNECTED", "health %s" % h.short (doc))
+        check (not any (PASSWORD in line for line in d.log ()), "the password was logged")
+    finally:
+        rc = await asyncio.to_thread (d.stop)
+        await asyncio.to_thread (sim.stop)
+        check (rc == 0, "daemon exited %s" % rc)
+
+
 @tap.case ("daemon and simulator exit 0 on SIGTERM")
 def t_stop (ctx):
     rc = ctx.d.stop ()
