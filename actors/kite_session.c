@@ -27,22 +27,6 @@ tm_kite_checksum (const char *api_key, const char *request_token, const char *ap
     hex [64] = '\0';
 }
 
-//  Append s to out, percent-encoding everything but unreserved characters (RFC 3986).
-static void
-s_encode (char *out, size_t size, const char *s)
-{
-    size_t used = strlen (out);
-    for (; *s && used + 4 < size; s++) {
-        unsigned char c = (unsigned char) *s;
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
-        ||  c == '-' || c == '_' || c == '.' || c == '~')
-            out [used++] = (char) c;
-        else
-            used += (size_t) snprintf (out + used, size - used, "%%%02X", c);
-    }
-    out [used] = '\0';
-}
-
 char *
 tm_kite_session_body (const char *api_key, const char *request_token, const char *api_secret)
 {
@@ -52,9 +36,9 @@ tm_kite_session_body (const char *api_key, const char *request_token, const char
     char *body = (char *) zmalloc (size);
     assert (body);
     strcpy (body, "api_key=");
-    s_encode (body, size, api_key);
+    tm_url_append (body, size, api_key);
     strcat (body, "&request_token=");
-    s_encode (body, size, request_token);
+    tm_url_append (body, size, request_token);
     strcat (body, "&checksum=");
     strcat (body, checksum);
     return body;

@@ -295,22 +295,6 @@ s_receive (self_t *self, struct lws *wsi, const void *in, size_t len)
 //  ------------------------------------------------------------------------------------------
 //  The connection
 
-//  Append s percent-encoded (truedata.md 1: the libraries do not, we must).
-static void
-s_encode (char *out, size_t size, const char *s)
-{
-    size_t used = strlen (out);
-    for (; *s && used + 4 < size; s++) {
-        unsigned char c = (unsigned char) *s;
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
-        ||  c == '-' || c == '_' || c == '.' || c == '~')
-            out [used++] = (char) c;
-        else
-            used += (size_t) snprintf (out + used, size - used, "%%%02X", c);
-    }
-    out [used] = '\0';
-}
-
 static void
 s_connect (self_t *self)
 {
@@ -326,9 +310,9 @@ s_connect (self_t *self)
     }
     char full [TM_PATH_MAX + 1024];
     snprintf (full, sizeof full, "/%s%suser=", path, strchr (path, '?') ? "&" : "?");
-    s_encode (full, sizeof full, self->user);
+    tm_url_append (full, sizeof full, self->user);
     strcat (full, "&password=");
-    s_encode (full, sizeof full, self->password);
+    tm_url_append (full, sizeof full, self->password);
     struct lws_client_connect_info info;
     memset (&info, 0, sizeof info);
     info.context = self->context;

@@ -126,3 +126,18 @@ tm_backoff_ms (unsigned attempts, int64_t base_ms, int64_t cap_ms)
         delay = cap_ms;
     return delay * 3 / 4 + (int64_t) (random () % (delay / 2 + 1));
 }
+
+void
+tm_url_append (char *out, size_t size, const char *text)
+{
+    size_t used = strlen (out);
+    for (; *text && used + 4 < size; text++) {
+        unsigned char c = (unsigned char) *text;
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+        ||  c == '-' || c == '_' || c == '.' || c == '~')
+            out [used++] = (char) c;
+        else
+            used += (size_t) snprintf (out + used, size - used, "%%%02X", c);
+    }
+    out [used] = '\0';
+}

@@ -86,6 +86,12 @@ zsock_t *
 int64_t
     tm_backoff_ms (unsigned attempts, int64_t base_ms, int64_t cap_ms);
 
+//  Append text to the NUL-terminated out (of size bytes), percent-encoding every byte but
+//  RFC 3986's unreserved characters, as a URL query or a form body needs. Stops short rather
+//  than overflow.
+void
+    tm_url_append (char *out, size_t size, const char *text);
+
 //  Sequence counters by key (a symbol, a provider-symbol pair): a hash that owns its counters.
 //  tm_seqs_next returns the key's next number, 1 for a key never seen.
 //  Caller owns the hash and destroys it with zhashx_destroy.
