@@ -2,7 +2,8 @@
 //
 //  One WebSocket to /ws: the STATUS channel for provider cards, MARKET_DATA on the ALL stream
 //  for the watchlist, ANALYTICS when the gateway serves it (else latency is measured here from
-//  the ticks' own timestamps), FAILOVER events when the arbiter sends them. /ws/stats, polled
+//  the ticks' own timestamps), FAILOVER events when the arbiter sends them, ORDER_UPDATE from
+//  the ORDERS channel into the orders table. /ws/stats, polled
 //  once a second, gives message and error rates. Ticks only mark rows dirty; the DOM is
 //  written once per animation frame, so hundreds of ticks a second cost one repaint each frame.
 'use strict';
@@ -307,6 +308,41 @@ function schedulePaint () {
     });
 }
 
+//  One row per order, updated in place as its status moves (ORDERS channel)
+function orderRow (msg) {
+  const d = msg.data;
+  const body = $('orders-body');
+  const empty = body.querySelector ('tr.empty');
+  if (empty)
+    empty.remove ();
+  let row = body.querySelector ('tr[data-order="' + CSS.escape (d.order_id) + '"]');
+  if (!row) {
+    row = document.createElement ('tr');
+    row.dataset.order = d.order_id;
+    for (const name of ['time', 'provider', 'order', 'symbol', 'side', 'qty', 'filled', 'avg', 'status']) {
+      const cell = document.createElement ('td');
+      cell.className = name + (['qty', 'filled', 'avg'].includes (name) ? ' num' : '');
+      row.appendChild (cell);
+    }
+    body.prepend (row);
+    while (body.children.length > 50)
+      body.lastChild.remove ();
+  }
+  const set = (name, text) => { row.querySelector ('.' + name).textContent = text; };
+  set ('time', d.exchange_update_timestamp || d.order_timestamp || '—');
+  set ('provider', msg.provider);
+  set ('order', d.order_id);
+  set ('symbol', (d.exchange ? d.exchange + ':' : '') + (d.tradingsymbol || ''));
+  set ('side', d.transaction_type || '—');
+  set ('qty', count (d.quantity));
+  set ('filled', count (d.filled_quantity));
+  set ('avg', typeof d.average_price === 'number' && d.average_price ? price (d.average_price) : '—');
+  set ('status', d.status);
+  const status = row.querySelector ('.status');
+  status.classList.toggle ('up', d.status === 'COMPLETE');
+  status.classList.toggle ('down', d.status === 'REJECTED' || d.status === 'CANCELLED');
+}
+
 function onMessage (msg) {
   switch (msg.type) {
     case 'MARKET_DATA':
@@ -342,6 +378,10 @@ function onMessage (msg) {
       log ('failover ' + text, true);
       break;
     }
+    case 'ORDER_UPDATE':
+      orderRow (msg);
+      log (msg.provider + ' order ' + msg.data.order_id + ' ' + msg.data.status, false);
+      break;
     case 'GAP':
       log ('gap on ' + msg.symbol + ': ' + JSON.stringify (msg), true);
       break;
@@ -374,6 +414,7 @@ function connect () {
     $('link').className = 'pill up';
     send ({ type: 'SUBSCRIBE', channel: 'STATUS' });
     send ({ type: 'SUBSCRIBE', channel: 'ANALYTICS' });
+    send ({ type: 'SUBSCRIBE', channel: 'ORDERS' });
     if (state.watch.length)
       send ({ type: 'SUBSCRIBE', symbols: state.watch, provider: 'ALL' });
   };

@@ -1,6 +1,8 @@
 //  dashboard.cjs - drive the dashboard in headless Chromium (playwright-core), report as JSON
 //
-//  usage: node dashboard.cjs URL SCREENSHOT.png
+//  usage: node dashboard.cjs URL SCREENSHOT.png [ORDER_URL]
+//  With ORDER_URL (a Kite simulator's /_sim/order?...), it POSTs there once the page is live
+//  and waits for the order to show in the orders table.
 //  Prints one JSON object on stdout with what it saw; tests/e2e/test_dashboard.py decides what
 //  passes. playwright-core comes from $PLAYWRIGHT_CORE (a path) or the usual module lookup.
 'use strict';
@@ -9,7 +11,7 @@ const os = require ('os');
 const path = require ('path');
 const { chromium } = require (process.env.PLAYWRIGHT_CORE || 'playwright-core');
 
-const [url, screenshot] = process.argv.slice (2);
+const [url, screenshot, orderUrl] = process.argv.slice (2);
 const report = { console_errors: [], page_errors: [], steps: {} };
 
 function lastOf (page, symbol) {
@@ -88,6 +90,25 @@ async function ticking (page, symbol, timeout) {
     //  A rate on the card once /ws/stats has been polled twice
     report.steps.card_rate = await until (() => page.$eval ('.card[data-provider="SIM"] .rate',
       el => el.textContent).catch (() => null).then (t => t && t !== '—' ? t : null), 5000);
+
+    //  An order placed at the broker shows in the orders table
+    if (orderUrl) {
+      const http = require ('http');
+      const placed = await new Promise ((resolve, reject) => {
+        const req = http.request (orderUrl, { method: 'POST' }, res => {
+          let body = '';
+          res.on ('data', chunk => { body += chunk; });
+          res.on ('end', () => resolve (JSON.parse (body)));
+        });
+        req.on ('error', reject);
+        req.end ();
+      });
+      const id = placed.order_id || (placed.data && placed.data.order_id);
+      report.steps.order_id = id;
+      report.steps.order_status = await until (() => page.$eval (
+        '#orders-body tr[data-order="' + id + '"] td.status', el => el.textContent)
+        .catch (() => null), 10000);
+    }
 
     //  Nothing was fetched from anywhere but the gateway
     const origin = new URL (url).origin;

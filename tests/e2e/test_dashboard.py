@@ -23,13 +23,21 @@ SCREENSHOT = os.path.abspath ("test_dashboard.png")
 
 
 async def setup (tap):
-    d = h.Daemon (h.config (providers=[{"name": "SIM", "kind": "SIM", "seed": 3, "rate": 400}]),
-                  name="dashboard")
-    tap.daemons = [d]
+    #  The simulated market, and a Kite simulator behind a ZERODHA provider for order updates
+    sim = h.Sim ("kite", args=["--seed", "4"], name="dashboard-kite",
+                 env={"TICKMUX_FAKE_TIME": h.FAKE_TIME})
+    await asyncio.to_thread (sim.start)
+    config = (h.config (providers=[{"name": "SIM", "kind": "SIM", "seed": 3, "rate": 400}])
+              + "provider\n    name = ZERODHA\n    kind = ZERODHA\n"
+              + "    ws_url = \"%s\"\n    api_url = \"%s\"\n" % (sim.ws, sim.url ("")))
+    d = h.Daemon (config, name="dashboard",
+                  env={"ZERODHA_API_KEY": "tmkey", "ZERODHA_ACCESS_TOKEN": "tmaccess"})
+    tap.daemons = [d, sim]
     await asyncio.to_thread (d.start)
     await h.wait_serving (d)
+    order = sim.url ("/_sim/order?status=COMPLETE&tradingsymbol=RELIANCE&quantity=10")
     proc = await asyncio.to_thread (
-        subprocess.run, ["node", DRIVER, d.url ("/"), SCREENSHOT], stdout=subprocess.PIPE,
+        subprocess.run, ["node", DRIVER, d.url ("/"), SCREENSHOT, order], stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, timeout=120, env=dict (os.environ, PLAYWRIGHT_CORE=PLAYWRIGHT))
     out = proc.stdout.decode ("utf-8", "replace").strip ().splitlines ()
     try:
@@ -38,7 +46,7 @@ async def setup (tap):
         report = {"fatal": "driver printed no report (rc %d): %s" % (
             proc.returncode, proc.stderr.decode ("utf-8", "replace") [-2000:]), "steps": {},
             "console_errors": [], "page_errors": []}
-    return types.SimpleNamespace (d=d, report=report, steps=report.get ("steps", {}))
+    return types.SimpleNamespace (d=d, sim=sim, report=report, steps=report.get ("steps", {}))
 
 
 @tap.case ("the browser ran the page without a driver failure")
@@ -68,6 +76,13 @@ def t_add_remove (ctx):
     check (ctx.steps.get ("reliance_removed"), "RELIANCE's row is still there")
 
 
+@tap.case ("an order placed at the broker shows in the orders table as COMPLETE")
+def t_orders (ctx):
+    check (ctx.steps.get ("order_id"), "the Kite simulator gave no order id")
+    check (ctx.steps.get ("order_status") == "COMPLETE",
+           "orders table status %r" % ctx.steps.get ("order_status"))
+
+
 @tap.case ("no console errors, no page errors, nothing fetched from elsewhere")
 def t_clean (ctx):
     check (not ctx.report.get ("console_errors"), "console: %s" % ctx.report.get ("console_errors"))
@@ -82,10 +97,12 @@ def t_screenshot (ctx):
     h.diag ("screenshot: %s" % path)
 
 
-@tap.case ("the daemon exits 0 on SIGTERM")
+@tap.case ("the daemon and the Kite simulator exit 0 on SIGTERM")
 def t_stop (ctx):
     rc = ctx.d.stop ()
     check (rc == 0, "exit %s\n%s" % (rc, ctx.d.log_tail (10)))
+    rc = ctx.sim.stop ()
+    check (rc == 0, "sim exit %s\n%s" % (rc, ctx.sim.log_tail (10)))
 
 
 if __name__ == "__main__":
