@@ -975,17 +975,8 @@ s_start (void *args)
     ||  zsock_connect (self->demand, "%s", TM_BUS_DEMAND))
         return -1;
     self->rest = zactor_new (tm_rest_actor, NULL);
-    struct lws_context_creation_info info;
-    memset (&info, 0, sizeof info);
-    info.port = CONTEXT_PORT_NO_LISTEN;
-    info.protocols = s_protocols;
-    info.user = self;
-    info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
-    self->context = lws_create_context (&info);
-    if (!self->context)
-        return -1;
-    self->vhost = lws_create_vhost (self->context, &info);
-    if (!self->vhost
+    self->context = tm_lws_client_new (s_protocols, self, &self->vhost);
+    if (!self->context
     ||  tm_lws_adopt (self->vhost, self->pipe, "zerodha-bus")
     ||  tm_lws_adopt (self->vhost, zactor_sock (self->rest), "zerodha-bus")
     ||  tm_lws_adopt (self->vhost, self->demand, "zerodha-bus"))

@@ -41,3 +41,23 @@ tm_lws_write_next (struct lws *wsi, zlistx_t *outbox)
         lws_callback_on_writable (wsi);
     return 0;
 }
+
+struct lws_context *
+tm_lws_client_new (const struct lws_protocols *protocols, void *user, struct lws_vhost **vhost)
+{
+    struct lws_context_creation_info info;
+    memset (&info, 0, sizeof info);
+    info.port = CONTEXT_PORT_NO_LISTEN;
+    info.protocols = protocols;
+    info.user = user;
+    info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+    struct lws_context *context = lws_create_context (&info);
+    if (!context)
+        return NULL;
+    *vhost = lws_create_vhost (context, &info);
+    if (!*vhost) {
+        lws_context_destroy (context);
+        return NULL;
+    }
+    return context;
+}

@@ -13,6 +13,13 @@
 int
     tm_lws_adopt (struct lws_vhost *vhost, zsock_t *sock, const char *protocol);
 
+//  A client-only lws context (no listener; TLS initialised for wss://) with user as its
+//  context user, and its one vhost in *vhost. Returns the context (caller destroys it with
+//  lws_context_destroy), or NULL when either cannot be made.
+struct lws_context *
+    tm_lws_client_new (const struct lws_protocols *protocols, void *user,
+                       struct lws_vhost **vhost);
+
 //  On a client's WRITEABLE callback: send the oldest text frame of outbox (char * strings the
 //  list owns, destructor zstr_free), ask for the next callback if more are queued. Returns 0,
 //  or -1 when the write failed (the caller returns it to close the connection).
