@@ -6,7 +6,7 @@
 
 #include "tickmux.h"
 
-//  Largest encoded tick: 4 strings of at most 31 bytes, 30 keys, 30 numbers of at most 9
+//  Largest encoded tick: 4 strings of at most 31 bytes, 37 keys, 36 numbers of at most 9
 //  bytes and 10 depth levels of at most 19 bytes, well under this.
 #define S_TICK_MP_MAX   1024
 
@@ -45,6 +45,8 @@ s_put_tick (uint8_t *p, const tm_tick_t *t)
         pairs += 1;
     if (t->fields & TM_TICK_DEPTH)
         pairs += 1;
+    if (t->fields & TM_TICK_GREEKS)
+        pairs += 1;
     p = tm_mp_put_map (p, pairs);
     p = PUT_KEY (p, "v");               p = tm_mp_put_uint (p, TM_TICK_VERSION);
     p = PUT_KEY (p, "kind");            p = PUT_KEY (p, "tick");
@@ -77,6 +79,16 @@ s_put_tick (uint8_t *p, const tm_tick_t *t)
         p = tm_mp_put_map (p, 2);
         p = PUT_KEY (p, "bids");        p = s_put_levels (p, t->bids, t->bid_levels);
         p = PUT_KEY (p, "asks");        p = s_put_levels (p, t->asks, t->ask_levels);
+    }
+    if (t->fields & TM_TICK_GREEKS) {
+        p = PUT_KEY (p, "greeks");
+        p = tm_mp_put_map (p, 6);
+        p = PUT_KEY (p, "iv");          p = tm_mp_put_double (p, t->greeks.iv);
+        p = PUT_KEY (p, "delta");       p = tm_mp_put_double (p, t->greeks.delta);
+        p = PUT_KEY (p, "gamma");       p = tm_mp_put_double (p, t->greeks.gamma);
+        p = PUT_KEY (p, "theta");       p = tm_mp_put_double (p, t->greeks.theta);
+        p = PUT_KEY (p, "vega");        p = tm_mp_put_double (p, t->greeks.vega);
+        p = PUT_KEY (p, "rho");         p = tm_mp_put_double (p, t->greeks.rho);
     }
     p = PUT_KEY (p, "exchange_ts");     p = tm_mp_put_int (p, t->exchange_ts);
     p = PUT_KEY (p, "recv_ts");         p = tm_mp_put_int (p, t->recv_ts);
@@ -160,6 +172,38 @@ s_read_depth (tm_mp_reader_t *r, tm_tick_t *t)
 
 #define KEY_IS(k) (len == sizeof (k) - 1 && memcmp (key, (k), sizeof (k) - 1) == 0)
 
+//  The greeks map: all six, nothing else, each a finite number.
+static int
+s_read_greeks (tm_mp_reader_t *r, tm_greeks_t *g)
+{
+    uint32_t pairs;
+    if (tm_mp_read_map (r, &pairs) || pairs != 6) {
+        r->failed = true;
+        return TM_MALFORMED;
+    }
+    uint32_t seen = 0;
+    for (uint32_t i = 0; i < pairs; i++) {
+        const char *key;
+        uint32_t len;
+        double *value = NULL;
+        uint32_t bit = 0;
+        if (tm_mp_read_str (r, &key, &len))
+            return TM_MALFORMED;
+        if (KEY_IS ("iv"))          { value = &g->iv;    bit = 1; }
+        else if (KEY_IS ("delta"))  { value = &g->delta; bit = 2; }
+        else if (KEY_IS ("gamma"))  { value = &g->gamma; bit = 4; }
+        else if (KEY_IS ("theta"))  { value = &g->theta; bit = 8; }
+        else if (KEY_IS ("vega"))   { value = &g->vega;  bit = 16; }
+        else if (KEY_IS ("rho"))    { value = &g->rho;   bit = 32; }
+        if (!value || (seen & bit) || tm_mp_read_double (r, value)) {
+            r->failed = true;
+            return TM_MALFORMED;
+        }
+        seen |= bit;
+    }
+    return 0;
+}
+
 //  Decode one tick map. Required: v == 1, kind "tick", stream, provider, symbol, last_price.
 static int
 s_read_tick (tm_mp_reader_t *r, tm_tick_t *t)
@@ -241,6 +285,12 @@ s_read_tick (tm_mp_reader_t *r, tm_tick_t *t)
             if (s_read_depth (r, t))
                 return TM_MALFORMED;
             t->fields |= TM_TICK_DEPTH;
+        }
+        else
+        if (KEY_IS ("greeks")) {
+            if (s_read_greeks (r, &t->greeks))
+                return TM_MALFORMED;
+            t->fields |= TM_TICK_GREEKS;
         }
         else
         if (KEY_IS ("exchange_ts"))     tm_mp_read_int (r, &t->exchange_ts);
@@ -469,6 +519,37 @@ s_json_levels (s_out_t *o, const tm_level_t *levels, size_t count)
     PUT_LIT (o, "]");
 }
 
+//  Greeks are small and unrounded (gamma 0.00012): ten significant digits, not s_put_price.
+static void
+s_put_real (s_out_t *o, double v)
+{
+    if (!isfinite (v)) {
+        PUT_LIT (o, "null");
+        return;
+    }
+    char tmp [32];
+    int len = snprintf (tmp, sizeof tmp, "%.10g", v);
+    s_put (o, tmp, (size_t) len);
+}
+
+static void
+s_json_greeks (s_out_t *o, const tm_greeks_t *g)
+{
+    PUT_LIT (o, ",\"greeks\":{\"iv\":");
+    s_put_real (o, g->iv);
+    PUT_LIT (o, ",\"delta\":");
+    s_put_real (o, g->delta);
+    PUT_LIT (o, ",\"gamma\":");
+    s_put_real (o, g->gamma);
+    PUT_LIT (o, ",\"theta\":");
+    s_put_real (o, g->theta);
+    PUT_LIT (o, ",\"vega\":");
+    s_put_real (o, g->vega);
+    PUT_LIT (o, ",\"rho\":");
+    s_put_real (o, g->rho);
+    PUT_LIT (o, "}");
+}
+
 int
 tm_tick_to_json (const tm_tick_t *t, char *buf, size_t size)
 {
@@ -523,6 +604,8 @@ tm_tick_to_json (const tm_tick_t *t, char *buf, size_t size)
         s_json_levels (&o, t->asks, t->ask_levels);
         PUT_LIT (&o, "}");
     }
+    if (t->fields & TM_TICK_GREEKS)
+        s_json_greeks (&o, &t->greeks);
     PUT_LIT (&o, ",\"exchange_ts\":");
     s_put_int (&o, t->exchange_ts);
     PUT_LIT (&o, ",\"recv_ts\":");

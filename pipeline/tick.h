@@ -7,6 +7,7 @@
 //    v kind stream provider symbol token seq src_seq last_price last_quantity volume
 //    open high low close oi bid_price bid_quantity ask_price ask_quantity
 //    depth {bids [[price, quantity, orders]...], asks [...]}
+//    greeks {iv delta gamma theta vega rho}        (options, where the provider sends them)
 //    exchange_ts recv_ts norm_ts pub_ts            (nanoseconds since the epoch, UTC)
 //
 //  The decoder never allocates and bounds every count and length (see mp.h); unknown keys
@@ -22,6 +23,17 @@
 #define TM_TICK_BOOK        0x02    //  best bid/ask with quantities
 #define TM_TICK_OI          0x04    //  open interest
 #define TM_TICK_DEPTH       0x08    //  depth levels
+#define TM_TICK_GREEKS      0x10    //  option greeks
+
+//  Option greeks as the provider computes them (TrueData's greeks message, truedata.md 3.9)
+typedef struct {
+    double iv;                      //  Implied volatility, as the provider states it
+    double delta;
+    double gamma;
+    double theta;
+    double vega;
+    double rho;
+} tm_greeks_t;
 
 typedef struct {
     double price;                   //  Price of the level
@@ -53,6 +65,7 @@ typedef struct {
     uint8_t ask_levels;             //  Valid entries in asks
     tm_level_t bids [TM_DEPTH_MAX]; //  Depth, best first
     tm_level_t asks [TM_DEPTH_MAX]; //  Depth, best first
+    tm_greeks_t greeks;             //  With TM_TICK_GREEKS
     int64_t exchange_ts;            //  Exchange timestamp, ns UTC (0 if the provider has none)
     int64_t recv_ts;                //  When the connector received it, ns
     int64_t norm_ts;                //  When the normalizer finished it, ns

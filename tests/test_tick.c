@@ -29,7 +29,9 @@ s_full_tick (tm_tick_t *t, size_t n)
     strcpy (t->token, "SIM-1");
     t->seq = 1042 + n;
     t->src_seq = 77 + n;
-    t->fields = TM_TICK_QUOTE | TM_TICK_BOOK | TM_TICK_OI | TM_TICK_DEPTH;
+    t->fields = TM_TICK_QUOTE | TM_TICK_BOOK | TM_TICK_OI | TM_TICK_DEPTH | TM_TICK_GREEKS;
+    t->greeks = (tm_greeks_t) { 0.1432 + (double) n * 1e-4, 0.5123, 0.00012, -9.8741, 11.2045,
+                                2.3187 };
     t->last_price = round ((24312.45 + (double) n * 0.05) * 100) / 100;
     t->last_quantity = 75;
     t->volume = 1830450 + (int64_t) n;
@@ -99,6 +101,9 @@ s_tick_diff (const tm_tick_t *a, const tm_tick_t *b)
             ||  a->asks [i].orders != b->asks [i].orders)
                 return "asks";
     }
+    if ((a->fields & TM_TICK_GREEKS)
+    &&  memcmp (&a->greeks, &b->greeks, sizeof a->greeks))
+        return "greeks";
     if (a->exchange_ts != b->exchange_ts)       return "exchange_ts";
     if (a->recv_ts != b->recv_ts)               return "recv_ts";
     if (a->norm_ts != b->norm_ts)               return "norm_ts";
@@ -579,11 +584,40 @@ test_rejects (void)
     depth_nan.via.map.size = 2;
     depth_nan.via.map.ptr = nan_kv;
 
+    //  Greeks: all six finite numbers, no other key, none twice
+    static const char *greek_names [6] = { "iv", "delta", "gamma", "theta", "vega", "rho" };
+    msgpack_object_kv greek_kv [6];
+    for (int i = 0; i < 6; i++) {
+        greek_kv [i].key = s_obj_str (greek_names [i]);
+        greek_kv [i].val = s_obj_double (0.5);
+    }
+    msgpack_object greeks5;
+    greeks5.type = MSGPACK_OBJECT_MAP;
+    greeks5.via.map.size = 5;
+    greeks5.via.map.ptr = greek_kv;
+    msgpack_object_kv greek_nan_kv [6], greek_dup_kv [6], greek_odd_kv [6];
+    memcpy (greek_nan_kv, greek_kv, sizeof greek_kv);
+    memcpy (greek_dup_kv, greek_kv, sizeof greek_kv);
+    memcpy (greek_odd_kv, greek_kv, sizeof greek_kv);
+    greek_nan_kv [3].val = s_obj_double (NAN);
+    greek_dup_kv [5].key = s_obj_str ("iv");
+    greek_odd_kv [2].key = s_obj_str ("omega");
+    msgpack_object greeks_nan = greeks5, greeks_dup = greeks5, greeks_odd = greeks5;
+    greeks_nan.via.map.size = greeks_dup.via.map.size = greeks_odd.via.map.size = 6;
+    greeks_nan.via.map.ptr = greek_nan_kv;
+    greeks_dup.via.map.ptr = greek_dup_kv;
+    greeks_odd.via.map.ptr = greek_odd_kv;
+
     const struct {
         const char *what;
         const char *key;
         const msgpack_object *value;        //  NULL: key removed
     } cases [] = {
+        { "greeks of five keys", "greeks", &greeks5 },
+        { "greeks theta NaN", "greeks", &greeks_nan },
+        { "greeks iv twice", "greeks", &greeks_dup },
+        { "greeks with an unknown key", "greeks", &greeks_odd },
+        { "greeks not a map", "greeks", &number },
         { "symbol of 40 characters", "symbol", &str40 },
         { "symbol of 32 characters", "symbol", &str32 },
         { "stream of 16 characters", "stream", &str16 },
@@ -832,6 +866,13 @@ test_json (void)
     CU_ASSERT (s_has_number (buf, "last_price", "24312.45"));
     CU_ASSERT (strstr (buf, "[0.0025,") != NULL);
     CU_ASSERT (s_has_number (buf, "low", "24270.55"));
+    //  Greeks keep their small digits (they are not prices)
+    json_t *greeks = json_object_get (data, "greeks");
+    CU_ASSERT (json_number_value (json_object_get (greeks, "iv")) == 0.1432);
+    CU_ASSERT (json_number_value (json_object_get (greeks, "gamma")) == 0.00012);
+    CU_ASSERT (json_number_value (json_object_get (greeks, "theta")) == -9.8741);
+    CU_ASSERT (json_number_value (json_object_get (greeks, "rho")) == 2.3187);
+    CU_ASSERT (json_object_size (greeks) == 6);
     json_decref (root);
 
     //  An LTP-only tick has none of the optional keys
@@ -841,7 +882,7 @@ test_json (void)
     data = json_object_get (root, "data");
     static const char *optional [] = {
         "last_quantity", "volume", "open", "high", "low", "close", "oi", "bid_price",
-        "bid_quantity", "ask_price", "ask_quantity", "depth", NULL
+        "bid_quantity", "ask_price", "ask_quantity", "depth", "greeks", NULL
     };
     for (size_t i = 0; optional [i]; i++)
         if (json_object_get (data, optional [i]))
