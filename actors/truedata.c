@@ -234,7 +234,8 @@ s_handle_message (self_t *self, const char *text, size_t len)
             break;
         case TM_TD_TRADE:
         case TM_TD_BIDASK:
-        case TM_TD_BIDASK_L2: {
+        case TM_TD_BIDASK_L2:
+        case TM_TD_GREEKS: {
             char id [24];
             snprintf (id, sizeof id, "%" PRIu64, msg->id);
             s_symbol_t *state = (s_symbol_t *) zhashx_lookup (self->ids, id);
@@ -256,7 +257,7 @@ s_handle_message (self_t *self, const char *text, size_t len)
                 zsys_warning ("truedata %s: a message of an unknown kind (counted, logged once)",
                               self->config->name);
             break;
-        default:                    //  HeartBeat, removals, bars, greeks: liveness only here
+        default:                    //  HeartBeat, removals, bars: liveness only here
             break;
     }
 }

@@ -778,6 +778,13 @@ tm_td_apply (const tm_td_msg_t *msg, tm_tick_t *tick)
             tick->src_seq = (uint64_t) msg->seq;
             break;
         }
+        case TM_TD_GREEKS:
+            //  The greeks' timestamp is when TrueData computed them, not a trade: the tick
+            //  keeps its last trade's exchange time
+            tick->greeks = (tm_greeks_t) { msg->iv, msg->delta, msg->gamma, msg->theta,
+                                           msg->vega, msg->rho };
+            tick->fields |= TM_TICK_GREEKS;
+            return 0;
         default:
             return -1;
     }

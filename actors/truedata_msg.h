@@ -84,9 +84,10 @@ int
 void
     tm_td_row_to_tick (const tm_td_row_t *row, tm_tick_t *tick);
 
-//  Apply a TRADE, BIDASK or BIDASK_L2 message to the symbol's last tick (kept by the caller,
-//  from the snapshot), so the tick always carries the whole state. Returns 0, or -1 for a
-//  message kind that carries no tick.
+//  Apply a TRADE, BIDASK, BIDASK_L2 or GREEKS message to the symbol's last tick (kept by the
+//  caller, from the snapshot), so the tick always carries the whole state. GREEKS sets the
+//  greeks group and leaves exchange_ts at the last trade's. Returns 0, or -1 for a message
+//  kind that carries no tick.
 int
     tm_td_apply (const tm_td_msg_t *msg, tm_tick_t *tick);
 

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <linux/sockios.h>
 #include <time.h>
+#include <math.h>
 #include "tdsim.h"
 
 //  Limits: the TrueData ones come from truedata.md 2 and 3.2; the rest bound what a client
@@ -97,6 +98,13 @@ typedef struct {
     size_t refs;                    //  Sessions subscribed to it; 0 = the walk sleeps
     int64_t next_due;               //  Monotonic ns of its next tick
     int event;                      //  S_EVENT_* of this period
+    //  Options only
+    size_t underlying;              //  Index of its underlying index in syms
+    double strike;                  //  Rupees
+    bool call;                      //  CE, else PE
+    int days;                       //  Calendar days to expiry at start-up
+    double greeks [6];              //  Last greeks sent (iv delta theta gamma vega rho)
+    bool greeks_sent;               //  greeks is meaningful
 } s_sym_t;
 
 //  A WebSocket message waiting in a session's queue
@@ -183,6 +191,7 @@ struct _tm_tdsim_t {
     uint64_t malformed;             //  Client messages we could not use
     uint64_t largest_request;       //  Most symbols seen in one addsymbol / removesymbol
     uint64_t trades_sent;           //  trade messages queued
+    uint64_t greeks_sent;           //  greeks messages queued
     uint64_t bidasks_sent;          //  bidask messages queued
     uint64_t heartbeats_sent;       //  HeartBeat messages queued
     uint64_t frames_sent;           //  WebSocket messages written
@@ -559,6 +568,10 @@ s_universe_build (tm_tdsim_t *self)
                               expiry.tm_year % 100, expiry.tm_mon + 1, expiry.tm_mday, strike,
                               call ? "CE" : "PE");
                     s_sym_t *sym = s_sym_add (self, name, id++, S_KIND_OPT, chain->lot);
+                    sym->underlying = S_EQUITIES + chain->index;
+                    sym->strike = strike;
+                    sym->call = call;
+                    sym->days = days;
                     s_sym_start (sym, s_option_price (spot [chain->index], strike, call, days),
                                  seed, pre_open);
                 }
@@ -756,6 +769,51 @@ s_encode_event (const s_sym_t *sym, int event, bool bidask, char *buf, size_t si
                            PRId64 "\"]}", bid, q->bid_qty, ask, q->ask_qty)
                : snprintf (buf + n, size - (size_t) n, "]}");
     }
+    assert (n > 0 && (size_t) n < size);
+    return (size_t) n;
+}
+
+//  Black-Scholes greeks of an option at its underlying's price now, in the order of the
+//  greeks message (truedata.md 3.9): iv, delta, theta (per day), gamma, vega and rho (per
+//  1 %). A fixture: one volatility with a slight smile, not the premium the walk trades at.
+#define S_RATE      0.07
+
+static void
+s_greeks (const s_sym_t *sym, double spot, double out [6])
+{
+    double t = (sym->days > 0 ? sym->days : 0.5) / 365.0;
+    double sigma = 0.14 + 0.2 * fabs (log (sym->strike / spot));
+    double root_t = sqrt (t);
+    double d1 = (log (spot / sym->strike) + (S_RATE + sigma * sigma / 2) * t) / (sigma * root_t);
+    double d2 = d1 - sigma * root_t;
+    double pdf = exp (-d1 * d1 / 2) / sqrt (2 * M_PI);
+    double discount = sym->strike * exp (-S_RATE * t);
+    double n_d1 = 0.5 * erfc (-d1 / M_SQRT2), n_d2 = 0.5 * erfc (-d2 / M_SQRT2);
+    out [0] = sigma;
+    out [1] = sym->call ? n_d1 : n_d1 - 1;
+    out [2] = (-spot * pdf * sigma / (2 * root_t)
+            - (sym->call ? S_RATE * discount * n_d2 : -S_RATE * discount * (1 - n_d2))) / 365;
+    out [3] = pdf / (spot * sigma * root_t);
+    out [4] = spot * pdf * root_t / 100;
+    out [5] = (sym->call ? discount * t * n_d2 : -discount * t * (1 - n_d2)) / 100;
+}
+
+//  {"greeks":[id, time, iv, delta, theta, gamma, vega, rho]} into buf, the values as TrueData
+//  prints them (strings, exponents for tiny ones); sent holds what the strings say.
+static size_t
+s_encode_greeks (const s_sym_t *sym, double spot, double sent [6], char *buf, size_t size)
+{
+    double g [6];
+    s_greeks (sym, spot, g);
+    char stamp [32], text [6][32];
+    s_ist_stamp (stamp, sizeof stamp, sym->now.ts);
+    for (int i = 0; i < 6; i++) {
+        snprintf (text [i], sizeof text [i], "%.6g", g [i]);
+        sent [i] = strtod (text [i], NULL);
+    }
+    int n = snprintf (buf, size, "{\"greeks\":[\"%u\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\","
+                      "\"%s\",\"%s\"]}", sym->id, stamp, text [0], text [1], text [2], text [3],
+                      text [4], text [5]);
     assert (n > 0 && (size_t) n < size);
     return (size_t) n;
 }
@@ -1547,6 +1605,7 @@ s_sim_state (tm_tdsim_t *self, struct lws *wsi, s_pss_t *pss)
         "malformed", (json_int_t) self->malformed,
         "silent", self->silent, "refuse", self->refuse,
         "trades_sent", (json_int_t) self->trades_sent,
+        "greeks_sent", (json_int_t) self->greeks_sent,
         "bidasks_sent", (json_int_t) self->bidasks_sent,
         "heartbeats_sent", (json_int_t) self->heartbeats_sent,
         "frames_sent", (json_int_t) self->frames_sent,
@@ -1581,6 +1640,10 @@ s_sim_last (tm_tdsim_t *self, struct lws *wsi, s_pss_t *pss)
         "atp", s_rupees (q->atp), "turnover", s_rupees (q->turnover),
         "prev_oi", (json_int_t) q->prev_oi, "tag", tag,
         "kind", s_event_names [sym->sent_event]);
+    if (sym->greeks_sent)
+        json_object_set_new (root, "greeks", json_pack ("{s:f, s:f, s:f, s:f, s:f, s:f}",
+            "iv", sym->greeks [0], "delta", sym->greeks [1], "theta", sym->greeks [2],
+            "gamma", sym->greeks [3], "vega", sym->greeks [4], "rho", sym->greeks [5]));
     return s_respond_json (wsi, pss, 200, root);
 }
 
@@ -1807,6 +1870,19 @@ s_on_timer (lws_sorted_usec_list_t *sul)
             else
                 self->bidasks_sent++;
         }
+        //  An option's trade is followed by its greeks, when the account has them
+        if (sent && self->config.greeks && sym->kind == S_KIND_OPT
+        &&  sym->event == S_EVENT_TRADE) {
+            double spot = s_rupees (self->syms [sym->underlying].now.ltp);
+            len = s_encode_greeks (sym, spot, sym->greeks, text, sizeof text);
+            for (size_t c = 0; c < self->nconns; c++) {
+                s_conn_t *conn = self->conns [c];
+                if (conn->logged_in && !conn->dead && conn->subscribed [index])
+                    s_conn_push (conn, text, len, false);
+            }
+            sym->greeks_sent = true;
+            self->greeks_sent++;
+        }
     }
     lws_sul_schedule (self->context, 0, &self->tick_sul, s_on_timer, self->period_us);
 }
@@ -1827,6 +1903,7 @@ tm_tdsim_config_defaults (tm_tdsim_config_t *config)
     config->max_symbols = 5000;
     config->heartbeat_ms = 5000;
     config->bidask = true;
+    config->greeks = true;
 }
 
 static void

@@ -3,13 +3,14 @@
 //
 //  Serves, on one 127.0.0.1 port, the TrueData JSON feed at any path: login through the
 //  `user` and `password` query parameters, the welcome message, addsymbol / removesymbol /
-//  getmarketstatus, `trade` and `bidask` data messages, and a HeartBeat every few seconds,
+//  getmarketstatus, `trade` and `bidask` data messages, `greeks` after each option trade
+//  (Black-Scholes at the underlying's price), and a HeartBeat every few seconds,
 //  as truedata.md sections 1 to 5 and 10 describe. Next to it, an unauthenticated HTTP
 //  control plane under /_sim/ for tests (fault injection, state, last values sent). The
 //  message encoder here is written from the spec and shares no code with the connector's
 //  decoder (actors/truedata_msg.c), so tests that compare the two compare two readings.
 //
-//  It does not do TLS, the binary (LZ4) mode, bars, greeks, BSE L2 depth or any of the REST
+//  It does not do TLS, the binary (LZ4) mode, bars, BSE L2 depth or any of the REST
 //  side-services. Market hours are not enforced: subscribed symbols tick at all hours. All
 //  dates come from the injectable clock (tm_clock_now_ns), so TICKMUX_FAKE_TIME pins option
 //  expiries, timestamps and the validity date.
@@ -33,6 +34,7 @@ typedef struct {
     size_t max_symbols;             //  maxsymbols of the welcome, enforced per session
     int heartbeat_ms;               //  Period of the HeartBeat message
     bool bidask;                    //  19-element trades and bidask messages, else 15
+    bool greeks;                    //  A greeks message after every option trade
 } tm_tdsim_config_t;
 
 typedef struct _tm_tdsim_t tm_tdsim_t;

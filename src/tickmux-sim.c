@@ -39,7 +39,7 @@ s_usage (FILE *out)
         "  --log FILE         append a JSON line for every tick sent\n"
         "usage: tickmux-sim truedata [--port N] [--seed N] [--rate TICKS_PER_S] [--user U]\n"
         "                            [--password P] [--max-symbols N] [--heartbeat-ms N]\n"
-        "                            [--no-bidask]\n"
+        "                            [--no-bidask] [--no-greeks]\n"
         "  --port N           TCP port on 127.0.0.1, 0 = any free port (default 0)\n"
         "  --seed N           seed of the deterministic market (default 1)\n"
         "  --rate R           ticks per second per subscribed symbol (default 2)\n"
@@ -48,6 +48,7 @@ s_usage (FILE *out)
         "  --max-symbols N    maxsymbols of the welcome, enforced (default 5000)\n"
         "  --heartbeat-ms N   HeartBeat period in milliseconds (default 5000)\n"
         "  --no-bidask        15-element trades and no bidask messages\n"
+        "  --no-greeks        no greeks message after each option trade\n"
         "  TICKMUX_FAKE_TIME  epoch seconds or ISO 8601 (Z or +HH:MM): the simulated date\n");
 }
 
@@ -187,6 +188,7 @@ s_run_truedata (int argc, char *argv [])
         { "max-symbols", required_argument, NULL, 'm' },
         { "heartbeat-ms", required_argument, NULL, 'b' },
         { "no-bidask", no_argument, NULL, 'n' },
+        { "no-greeks", no_argument, NULL, 'g' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
@@ -235,6 +237,9 @@ s_run_truedata (int argc, char *argv [])
                 break;
             case 'n':
                 config.bidask = false;
+                break;
+            case 'g':
+                config.greeks = false;
                 break;
             case 'h':
                 s_usage (stdout);

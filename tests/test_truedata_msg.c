@@ -1078,12 +1078,25 @@ test_apply (void)
 
     //  Messages that carry no tick leave it alone
     tm_tick_t before = future;
-    const char *others [] = { s_bar1, s_greeks, s_heartbeat, s_marketstatus, s_welcome, NULL };
+    const char *others [] = { s_bar1, s_heartbeat, s_marketstatus, s_welcome, NULL };
     for (int i = 0; others [i]; i++) {
         CU_ASSERT_EQUAL_FATAL (s_decode (others [i], &msg, 0, NULL), 0);
         CU_ASSERT_EQUAL (tm_td_apply (&msg, &future), -1);
         CU_ASSERT_EQUAL (memcmp (&before, &future, sizeof future), 0);
     }
+
+    //  Greeks join the tick as their own group; the trade's time and every price stay
+    CU_ASSERT_EQUAL_FATAL (s_decode (s_greeks, &msg, 0, NULL), 0);
+    CU_ASSERT_EQUAL (tm_td_apply (&msg, &future), 0);
+    CU_ASSERT_EQUAL (future.fields, before.fields | TM_TICK_GREEKS);
+    S_PRICE_EQ (future.greeks.iv, 0.1432);
+    S_PRICE_EQ (future.greeks.delta, 0.5123);
+    S_PRICE_EQ (future.greeks.gamma, 0.0011);
+    S_PRICE_EQ (future.greeks.theta, -9.8741);
+    S_PRICE_EQ (future.greeks.vega, 11.2045);
+    S_PRICE_EQ (future.greeks.rho, 2.3187);
+    CU_ASSERT_EQUAL (future.exchange_ts, before.exchange_ts);
+    CU_ASSERT (future.last_price == before.last_price && future.volume == before.volume);
 
     //  The index: its trade carries QUOTE only, zero volume, and no book from the zeros
     CU_ASSERT_EQUAL_FATAL (s_decode (s_trade_index, &msg, 0, NULL), 0);

@@ -102,6 +102,36 @@ async def t_ticks (ctx):
     await c.close ()
 
 
+@tap.case ("an option's greeks reach the client as the sim sent them, with its trade", timeout=30)
+async def t_greeks (ctx):
+    listing = (await asyncio.to_thread (sim_call, ctx.sim, "/_sim/symbols", "GET")) ["symbols"]
+    options = [s ["symbol"] for s in listing if s ["kind"] == "opt"]
+    #  Options are listed chain by chain, expiry by expiry, strike by strike, CE before PE:
+    #  the middle strike of the first block of 420 is NIFTY's nearest at-the-money call
+    option = options [420]
+    check (option.startswith ("NIFTY") and option.endswith ("CE"), "picked %s" % option)
+    c = await h.client (ctx.d, "greeks")
+    await subscribe (c, option, "TRUEDATA")
+    names = ("iv", "delta", "gamma", "theta", "vega", "rho")
+    matched = None
+    for _ in range (40):
+        m = await c.expect (lambda m: is_tick (option, "TRUEDATA") (m) and "greeks" in m ["data"],
+                            10, "a %s tick with greeks" % option)
+        last = await asyncio.to_thread (sim_call, ctx.sim,
+                                        "/_sim/last?symbol=" + urllib.request.quote (option), "GET")
+        got = m ["data"] ["greeks"]
+        if "greeks" in last and all (got [k] == last ["greeks"] [k] for k in names):
+            matched = (got, last)
+            break
+    check (matched is not None, "%s greeks never matched the sim's last ones" % option)
+    got, last = matched
+    check (0 < got ["delta"] < 1 and got ["gamma"] > 0 and got ["vega"] > 0 and got ["theta"] < 0,
+           "a call's greeks have a call's signs: %s" % got)
+    check (abs (m ["data"] ["last_price"] - last ["ltp"]) < 1e-9,
+           "the greeks tick keeps the last trade: client %s, sim %s" % (m ["data"] ["last_price"], last ["ltp"]))
+    await c.close ()
+
+
 @tap.case ("4 000 symbols go upstream in addsymbol batches of at most 1 500", timeout=90)
 async def t_batches (ctx):
     #  A quiet market of its own: 4 000 symbols at the shared sim's rate would be 16 000 ticks a

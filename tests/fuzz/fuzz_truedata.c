@@ -30,7 +30,10 @@ s_check_tick (const tm_tick_t *tick)
     ||  tick->bid_quantity < 0 || tick->ask_quantity < 0 || tick->oi < 0
     ||  !s_string_ok (tick->token, sizeof tick->token)
     ||  !s_string_ok (tick->symbol, sizeof tick->symbol)
-    ||  ((tick->fields & TM_TICK_DEPTH) == 0 && (tick->bid_levels || tick->ask_levels)))
+    ||  ((tick->fields & TM_TICK_DEPTH) == 0 && (tick->bid_levels || tick->ask_levels))
+    ||  !isfinite (tick->greeks.iv) || !isfinite (tick->greeks.delta)
+    ||  !isfinite (tick->greeks.gamma) || !isfinite (tick->greeks.theta)
+    ||  !isfinite (tick->greeks.vega) || !isfinite (tick->greeks.rho))
         abort ();
 }
 
@@ -76,7 +79,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     for (int round = 0; round < 2; round++) {
         rc = tm_td_apply (&msg, &tick);
         bool carries = msg.kind == TM_TD_TRADE || msg.kind == TM_TD_BIDASK
-                    || msg.kind == TM_TD_BIDASK_L2;
+                    || msg.kind == TM_TD_BIDASK_L2 || msg.kind == TM_TD_GREEKS;
         if (rc != (carries ? 0 : -1))
             abort ();
         s_check_tick (&tick);
