@@ -418,6 +418,31 @@ s_mark_continuous (s_table_t *table, int64_t now_ns)
     }
 }
 
+//  An NFO option's TrueData-style name, <NAME><YYMMDD><STRIKE><CE|PE> (truedata.md 4), made
+//  from the row's name, expiry, strike and type, never from its tradingsymbol (Kite's weekly
+//  and monthly forms differ). A whole strike prints as an integer, a fractional one keeps its
+//  decimals. Returns 0, or -1 when the row lacks a part or the name does not fit.
+static int
+s_option_symbol (const tm_kite_instrument_t *row, char *buf, size_t size)
+{
+    if (!*row->name || !s_symbol_text_ok (row->name) || row->expiry < 0
+    ||  !(row->strike > 0) || row->strike >= 1e9)
+        return -1;
+    time_t day = (time_t) row->expiry * S_DAY;
+    struct tm date;
+    gmtime_r (&day, &date);
+    char strike [32];
+    snprintf (strike, sizeof strike, "%.2f", row->strike);
+    char *end = strike + strlen (strike);
+    while (end [-1] == '0')
+        *--end = 0;
+    if (end [-1] == '.')
+        end [-1] = 0;
+    int length = snprintf (buf, size, "%s%02d%02d%02d%s%s", row->name, date.tm_year % 100,
+                           date.tm_mon + 1, date.tm_mday, strike, row->instrument_type);
+    return length > 0 && (size_t) length < size ? 0 : -1;
+}
+
 //  Fix each row's canonical symbol, in dump order (kite_instruments.h)
 static void
 s_assign_symbols (s_table_t *table)
@@ -436,6 +461,10 @@ s_assign_symbols (s_table_t *table)
         ||  (streq (row->exchange, "NSE") && streq (row->segment, "NSE")
              && streq (row->instrument_type, "EQ")))
             fits = s_copy (wanted, sizeof wanted, row->tradingsymbol) == 0;
+        else
+        if (streq (row->exchange, "NFO")
+        &&  (streq (row->instrument_type, "CE") || streq (row->instrument_type, "PE")))
+            fits = s_option_symbol (row, wanted, sizeof wanted) == 0;
         void *item = (void *) (uintptr_t) (i + 1);
         if (*wanted && fits && zhashx_insert (table->by_symbol, wanted, item) == 0) {
             strcpy (entry->symbol, wanted);

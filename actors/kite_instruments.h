@@ -7,6 +7,8 @@
 //    "NIFTY-I", "-II"    the nearest (next) NFO future of the underlying NIFTY whose expiry is
 //                        today or later, "today" being the injectable clock's date in IST;
 //                        BANKNIFTY-I, FINNIFTY-I likewise
+//    "NIFTY24012521500CE"  an NFO option by name, expiry (YYMMDD), strike and type, as
+//                        TrueData names it (truedata.md 4), so both providers agree
 //    "NSE:INFY"          EXCHANGE:TRADINGSYMBOL, any exchange
 //  and the reverse, token -> canonical symbol, for the ticks.
 
@@ -69,8 +71,10 @@ const tm_kite_instrument_t *
 
 //  The canonical symbol of a token, fixed at load: an NSE equity or an index (segment INDICES)
 //  by its tradingsymbol ("RELIANCE", "NIFTY 50"), the nearest and next NFO futures of an
-//  underlying as NAME-I and NAME-II ("NIFTY-I"), anything else as EXCHANGE:TRADINGSYMBOL
-//  ("BSE:RELIANCE", "NFO:NIFTY24FEBFUT", "CDS:USDINR24JANFUT"). Borrowed; NULL when unknown.
+//  underlying as NAME-I and NAME-II ("NIFTY-I"), an NFO option as NAME+YYMMDD+STRIKE+CE|PE
+//  ("NIFTY24012521500CE"), anything else as EXCHANGE:TRADINGSYMBOL
+//  ("BSE:RELIANCE", "NFO:NIFTY24FEBFUT", "CDS:USDINR24JANFUT"); a short form another row
+//  already took falls back to the long one. Borrowed; NULL when unknown.
 //  tm_kite_instruments_resolve accepts every one of these, and EXCHANGE:TRADINGSYMBOL for any.
 const char *
     tm_kite_instruments_symbol (tm_kite_instruments_t *self, uint32_t token);

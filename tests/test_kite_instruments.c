@@ -210,7 +210,10 @@ test_continuous (void)
     CU_ASSERT_STRING_EQUAL (tm_kite_instruments_symbol (self, 13368834), "NIFTY-I");
     CU_ASSERT_STRING_EQUAL (tm_kite_instruments_symbol (self, 13369090), "NIFTY-II");
     CU_ASSERT_STRING_EQUAL (tm_kite_instruments_symbol (self, 13368580), "NFO:NIFTY24MARFUT");
-    CU_ASSERT_STRING_EQUAL (tm_kite_instruments_symbol (self, 13369346), "NFO:NIFTY2412421500CE");
+    //  An option is named from its row's parts, as TrueData names it; its tradingsymbol
+    //  still resolves
+    CU_ASSERT_STRING_EQUAL (tm_kite_instruments_symbol (self, 13369346), "NIFTY24012421500CE");
+    CU_ASSERT_STRING_EQUAL (s_resolved (self, "NFO:NIFTY2412421500CE"), "NIFTY24012421500CE");
     CU_ASSERT_STRING_EQUAL (tm_kite_instruments_symbol (self, 13369602), "BANKNIFTY-I");
     CU_ASSERT_STRING_EQUAL (tm_kite_instruments_symbol (self, 13369858), "BANKNIFTY-II");
     CU_ASSERT_STRING_EQUAL (tm_kite_instruments_symbol (self, 13370114), "FINNIFTY-I");
@@ -232,7 +235,7 @@ test_continuous (void)
     CU_ASSERT_EQUAL (tm_kite_instruments_resolve (self, "NIFTY-I")->expiry, 19747);
     char joined [1024] = "";
     tm_kite_instruments_each_symbol (self, s_join, joined);
-    CU_ASSERT_STRING_EQUAL (joined, "NFO:NIFTY24MARFUT|NIFTY-I|NIFTY-II|NFO:NIFTY2412421500CE|"
+    CU_ASSERT_STRING_EQUAL (joined, "NFO:NIFTY24MARFUT|NIFTY-I|NIFTY-II|NIFTY24012421500CE|"
                             "BANKNIFTY-I|BANKNIFTY-II|FINNIFTY-I|BFO:SENSEX24JANFUT|"
                             "MCX:CRUDEOIL24JANFUT|NIFTY 50");
 
@@ -309,6 +312,37 @@ s_check_header (const char *csv, const char *expected)
 }
 
 #define S_ROW "408065,1594,INFY,INFOSYS,0.0,,0.0,0.05,1,EQ,NSE,NSE\n"
+
+//  Options: named from name, expiry, strike and type whatever Kite's tradingsymbol (weekly
+//  "NIFTY2412521500CE", monthly "NIFTY24JAN21500PE"); fractional strikes keep their decimals;
+//  a row with no name, or a second row of the same option, keeps the long form.
+static void
+test_options (void)
+{
+    const char *csv =
+        S_HEADER
+        "1001,11,NIFTY2412521500CE,\"NIFTY\",0.0,2024-01-25,21500.0,0.05,50,CE,NFO-OPT,NFO\n"
+        "1002,12,NIFTY24JAN21500PE,\"NIFTY\",0.0,2024-01-25,21500.0,0.05,50,PE,NFO-OPT,NFO\n"
+        "1003,13,USDINR24JAN83.25CE,\"USDINR\",0.0,2024-01-25,83.25,0.0025,1,CE,NFO-OPT,NFO\n"
+        "1004,14,RELIANCE24JAN2512.5CE,\"RELIANCE\",0.0,2024-01-25,2512.5,0.05,250,CE,NFO-OPT,NFO\n"
+        "1005,15,NIFTY24JAN21500CE,\"NIFTY\",0.0,2024-01-25,21500.0,0.05,50,CE,NFO-OPT,NFO\n"
+        "1006,16,SENSEX2412672000CE,\"SENSEX\",0.0,2024-01-26,72000.0,0.05,10,CE,BFO-OPT,BFO\n"
+        "1007,17,ODD24JAN100CE,,0.0,2024-01-25,100.0,0.05,1,CE,NFO-OPT,NFO\n";
+    tm_kite_instruments_t *self = s_load (csv, 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (self);
+    CU_ASSERT_STRING_EQUAL (tm_kite_instruments_symbol (self, 1001), "NIFTY24012521500CE");
+    CU_ASSERT_STRING_EQUAL (tm_kite_instruments_symbol (self, 1002), "NIFTY24012521500PE");
+    CU_ASSERT_STRING_EQUAL (tm_kite_instruments_symbol (self, 1003), "USDINR24012583.25CE");
+    CU_ASSERT_STRING_EQUAL (tm_kite_instruments_symbol (self, 1004), "RELIANCE2401252512.5CE");
+    CU_ASSERT_STRING_EQUAL (tm_kite_instruments_symbol (self, 1005), "NFO:NIFTY24JAN21500CE");
+    CU_ASSERT_STRING_EQUAL (tm_kite_instruments_symbol (self, 1006), "BFO:SENSEX2412672000CE");
+    CU_ASSERT_STRING_EQUAL (tm_kite_instruments_symbol (self, 1007), "NFO:ODD24JAN100CE");
+    CU_ASSERT_EQUAL (tm_kite_instruments_resolve (self, "NIFTY24012521500PE")->instrument_token,
+                     1002);
+    CU_ASSERT_STRING_EQUAL (s_resolved (self, "NFO:NIFTY24JAN21500PE"), "NIFTY24012521500PE");
+    CU_ASSERT_STRING_EQUAL (s_resolved (self, "NIFTY24012521500.0CE"), "-");
+    tm_kite_instruments_destroy (&self);
+}
 
 static void
 test_bad_header (void)
@@ -545,6 +579,7 @@ tm_kite_instruments_tests (void)
     ||  !CU_add_test (suite, "Zerodha's rows and quoted names", test_fixture_rows)
     ||  !CU_add_test (suite, "before and after a load", test_empty)
     ||  !CU_add_test (suite, "NAME-I and NAME-II around expiry in IST", test_continuous)
+    ||  !CU_add_test (suite, "options named as TrueData names them", test_options)
     ||  !CU_add_test (suite, "bad headers name the column", test_bad_header)
     ||  !CU_add_test (suite, "bad rows are counted", test_bad_rows)
     ||  !CU_add_test (suite, "odd rows and symbol collisions", test_odd_rows)

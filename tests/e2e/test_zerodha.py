@@ -234,7 +234,8 @@ async def t_spread (ctx):
     try:
         await h.wait_serving (d, timeout=15)
         status, _, doc = await h.aget_json (d.url ("/ws/symbols"))
-        names = [s for s in doc ["providers"] ["ZERODHA"] if s.startswith ("NFO:")]
+        names = [s for s in doc ["providers"] ["ZERODHA"]
+                 if s.startswith ("NFO:") or s.endswith (("CE", "PE"))]
         check (len (names) >= 3001, "only %d NFO symbols offered" % len (names))
         c = await h.client (d, "spread")
         for at in range (0, 3001, 1000):
