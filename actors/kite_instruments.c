@@ -432,7 +432,7 @@ s_option_symbol (const tm_kite_instrument_t *row, char *buf, size_t size)
     struct tm date;
     gmtime_r (&day, &date);
     char strike [32];
-    snprintf (strike, sizeof strike, "%.2f", row->strike);
+    snprintf (strike, sizeof strike, "%.4f", row->strike);
     char *end = strike + strlen (strike);
     while (end [-1] == '0')
         *--end = 0;

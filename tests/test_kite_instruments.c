@@ -327,7 +327,8 @@ test_options (void)
         "1004,14,RELIANCE24JAN2512.5CE,\"RELIANCE\",0.0,2024-01-25,2512.5,0.05,250,CE,NFO-OPT,NFO\n"
         "1005,15,NIFTY24JAN21500CE,\"NIFTY\",0.0,2024-01-25,21500.0,0.05,50,CE,NFO-OPT,NFO\n"
         "1006,16,SENSEX2412672000CE,\"SENSEX\",0.0,2024-01-26,72000.0,0.05,10,CE,BFO-OPT,BFO\n"
-        "1007,17,ODD24JAN100CE,,0.0,2024-01-25,100.0,0.05,1,CE,NFO-OPT,NFO\n";
+        "1007,17,ODD24JAN100CE,,0.0,2024-01-25,100.0,0.05,1,CE,NFO-OPT,NFO\n"
+        "1008,18,EURINR24JAN90.2525PE,\"EURINR\",0.0,2024-01-25,90.2525,0.0025,1,PE,NFO-OPT,NFO\n";
     tm_kite_instruments_t *self = s_load (csv, 0, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL (self);
     CU_ASSERT_STRING_EQUAL (tm_kite_instruments_symbol (self, 1001), "NIFTY24012521500CE");
@@ -337,6 +338,7 @@ test_options (void)
     CU_ASSERT_STRING_EQUAL (tm_kite_instruments_symbol (self, 1005), "NFO:NIFTY24JAN21500CE");
     CU_ASSERT_STRING_EQUAL (tm_kite_instruments_symbol (self, 1006), "BFO:SENSEX2412672000CE");
     CU_ASSERT_STRING_EQUAL (tm_kite_instruments_symbol (self, 1007), "NFO:ODD24JAN100CE");
+    CU_ASSERT_STRING_EQUAL (tm_kite_instruments_symbol (self, 1008), "EURINR24012590.2525PE");
     CU_ASSERT_EQUAL (tm_kite_instruments_resolve (self, "NIFTY24012521500PE")->instrument_token,
                      1002);
     CU_ASSERT_STRING_EQUAL (s_resolved (self, "NFO:NIFTY24JAN21500PE"), "NIFTY24012521500PE");
