@@ -222,8 +222,9 @@ async def t_no_config (ctx):
             names = [p ["name"] for p in doc ["providers"]]
             check (names == expected, "%s: providers %s" % (extra, names))
         finally:
+            tail = d.log_tail ()
             rc = await asyncio.to_thread (d.stop)
-            check (rc == 0, "daemon exited %s" % rc)
+            check (rc == 0, "daemon exited %s; its log:\n%s" % (rc, d.log_tail () or tail))
 
 
 @tap.case ("3 001 instruments are spread over two ticker connections", timeout=60)
