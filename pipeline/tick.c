@@ -535,18 +535,15 @@ s_put_real (s_out_t *o, double v)
 static void
 s_json_greeks (s_out_t *o, const tm_greeks_t *g)
 {
-    PUT_LIT (o, ",\"greeks\":{\"iv\":");
-    s_put_real (o, g->iv);
-    PUT_LIT (o, ",\"delta\":");
-    s_put_real (o, g->delta);
-    PUT_LIT (o, ",\"gamma\":");
-    s_put_real (o, g->gamma);
-    PUT_LIT (o, ",\"theta\":");
-    s_put_real (o, g->theta);
-    PUT_LIT (o, ",\"vega\":");
-    s_put_real (o, g->vega);
-    PUT_LIT (o, ",\"rho\":");
-    s_put_real (o, g->rho);
+    static const char *keys [6] = {
+        ",\"greeks\":{\"iv\":", ",\"delta\":", ",\"gamma\":", ",\"theta\":", ",\"vega\":",
+        ",\"rho\":"
+    };
+    const double values [6] = { g->iv, g->delta, g->gamma, g->theta, g->vega, g->rho };
+    for (int i = 0; i < 6; i++) {
+        s_put (o, keys [i], strlen (keys [i]));
+        s_put_real (o, values [i]);
+    }
     PUT_LIT (o, "}");
 }
 
