@@ -626,7 +626,9 @@ s_universe_build (tm_kitesim_t *self)
                 strike = ix->strike_step * (double) (j + 1);
             snprintf (symbol, sizeof symbol, "%s%02d%s%.0f%s", ix->underlying,
                       ex_year [e] % 100, s_months [ex_month [e] - 1], strike, call ? "CE" : "PE");
-            s_inst_t *inst = s_inst_add (self, S_SEG_NFO, option_token++, symbol, "");
+            //  name is the underlying, as in Kite's own dump (NIFTY for NIFTY24125...CE)
+            s_inst_t *inst = s_inst_add (self, S_SEG_NFO, option_token++, symbol,
+                                         ix->underlying);
             inst->segment_name = "NFO-OPT";
             inst->exchange = "NFO";
             inst->type = call ? "CE" : "PE";
