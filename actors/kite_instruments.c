@@ -425,22 +425,13 @@ s_mark_continuous (s_table_t *table, int64_t now_ns)
 static int
 s_option_symbol (const tm_kite_instrument_t *row, char *buf, size_t size)
 {
-    if (!*row->name || !s_symbol_text_ok (row->name) || row->expiry < 0
-    ||  !(row->strike > 0) || row->strike >= 1e9)
+    if (!s_symbol_text_ok (row->name) || row->expiry < 0)
         return -1;
     time_t day = (time_t) row->expiry * S_DAY;
     struct tm date;
     gmtime_r (&day, &date);
-    char strike [32];
-    snprintf (strike, sizeof strike, "%.4f", row->strike);
-    char *end = strike + strlen (strike);
-    while (end [-1] == '0')
-        *--end = 0;
-    if (end [-1] == '.')
-        end [-1] = 0;
-    int length = snprintf (buf, size, "%s%02d%02d%02d%s%s", row->name, date.tm_year % 100,
-                           date.tm_mon + 1, date.tm_mday, strike, row->instrument_type);
-    return length > 0 && (size_t) length < size ? 0 : -1;
+    return tm_option_symbol (buf, size, row->name, date.tm_year + 1900, date.tm_mon + 1,
+                             date.tm_mday, row->strike, row->instrument_type);
 }
 
 //  Fix each row's canonical symbol, in dump order (kite_instruments.h)

@@ -15,6 +15,7 @@
 #include <libwebsockets.h>
 #include "lwsbus.h"
 #include "protocol.h"
+#include "chain.h"
 #include "http.h"
 #include "gateway.h"
 
@@ -24,6 +25,10 @@
 #define S_SAFETY_US         (100 * 1000)    //  Drain check against missed fd edges
 #define S_KITE_LOGIN_URL    "https://kite.zerodha.com/connect/login?v=3&api_key="
 #define S_REQUEST_TOKEN_MAX 128             //  Longest request_token passed on
+#define S_CHAIN_PRICE_WAIT_US   (10 * 1000 * 1000)  //  For the underlying's first price
+#define S_CHAIN_LEGS_WAIT_US    (2 * 1000 * 1000)   //  For every leg's first tick
+#define S_SESSION_CHAINS_MAX    8           //  Option chains one client may hold
+#define S_CHAIN_KEY_MAX         (TM_PROVIDER_MAX + TM_SYMBOL_MAX + TM_EXPIRY_MAX + 32)
 
 typedef struct {
     int refs;                       //  Queues (and topic snapshot) holding this frame
@@ -34,6 +39,7 @@ typedef struct {
 } s_frame_t;
 
 typedef struct _s_session_t s_session_t;
+typedef struct _s_chain_t s_chain_t;
 typedef struct _self_t self_t;
 
 typedef struct {
@@ -43,10 +49,37 @@ typedef struct {
     s_session_t **subs;             //  Subscribed sessions (not owned)
     size_t subs_count;              //  Entries in subs
     size_t subs_cap;                //  Allocated entries
+    s_chain_t **chains;             //  Option chains holding the topic (not owned)
+    size_t chains_count;            //  Entries in chains
+    size_t chains_cap;              //  Allocated entries
     tm_tick_t last;                 //  Last tick, for the snapshot
     bool has_last;                  //  last is valid
     s_frame_t *frame;               //  JSON of last, encoded lazily (one ref), or NULL
 } s_topic_t;
+
+//  A session waiting for or holding an option chain
+typedef struct {
+    s_session_t *session;           //  The client (not owned)
+    json_t *id;                     //  Its request's "id", for the snapshot, or NULL (owned)
+} s_holder_t;
+
+//  An option chain served to every session that asked for the same one: it holds the
+//  underlying's topic and its legs' topics as one more subscriber of each
+struct _s_chain_t {
+    self_t *gw;                     //  The gateway
+    char key [S_CHAIN_KEY_MAX + 24];    //  In gw->chains: "stream|root|expiry|strikes"
+    char session_key [S_CHAIN_KEY_MAX];     //  In session->chains: "stream|root|expiry"
+    size_t strikes;                 //  Strikes asked for
+    tm_chain_t *chain;              //  Legs, values and JSON
+    s_topic_t *underlying;          //  Held
+    s_topic_t **legs;               //  Held, per leg; NULL where the leg is unlisted
+    size_t legs_count;              //  Entries in legs
+    s_holder_t *holders;            //  Sessions served
+    size_t holders_count;           //  Entries in holders
+    size_t holders_cap;             //  Allocated entries
+    bool live;                      //  Snapshot sent: updates flow
+    lws_sorted_usec_list_t sul;     //  Waits for the underlying's price, then for the legs
+};
 
 struct _s_session_t {
     self_t *gw;                     //  The gateway
@@ -60,6 +93,7 @@ struct _s_session_t {
     size_t control_bytes;           //  Of which replies
     bool rx_paused;                 //  We stopped reading (replies backed up)
     zhashx_t *subs;                 //  topic key -> s_topic_t * (not owned)
+    zhashx_t *chains;               //  "stream|root|expiry" -> s_chain_t * (not owned)
     bool status_channel;            //  Subscribed to PROVIDER_STATUS
     bool orders_channel;            //  Subscribed to ORDER_UPDATE
     char *rx;                       //  Message being reassembled
@@ -90,6 +124,7 @@ struct _self_t {
     struct lws_vhost *vhost;        //  Our one vhost
     int port;                       //  Port we listen on
     zhashx_t *topics;               //  topic key -> s_topic_t * (owned)
+    zhashx_t *chains;               //  chain key -> s_chain_t * (owned through their holders)
     zlistx_t *sessions;             //  Connected ws sessions (not owned: lws owns the wsi)
     s_provider_t providers [TM_PROVIDERS_MAX];
     tm_tick_t ticks [TM_BATCH_MAX]; //  Decode buffer
@@ -241,6 +276,7 @@ s_topic_free (void **item_p)
     if (topic) {
         s_frame_unref (&topic->frame);
         free (topic->subs);
+        free (topic->chains);
         free (topic);
         *item_p = NULL;
     }
@@ -302,38 +338,66 @@ s_topic_frame (self_t *self, s_topic_t *topic)
     return topic->frame;
 }
 
-//  Add a subscriber; a topic's first one adds it to *want (see s_demand_add).
 static void
-s_topic_add (s_topic_t *topic, s_session_t *session, zmsg_t **want)
+s_ptrs_add (void ***items, size_t *count, size_t *cap, void *item)
 {
-    if (topic->subs_count == 0)
-        s_demand_add (want, "WANT", topic);
-    if (topic->subs_count == topic->subs_cap) {
-        topic->subs_cap = topic->subs_cap ? topic->subs_cap * 2 : 4;
-        topic->subs = (s_session_t **) realloc (topic->subs, topic->subs_cap * sizeof (void *));
-        assert (topic->subs);
+    if (*count == *cap) {
+        *cap = *cap ? *cap * 2 : 4;
+        *items = (void **) realloc (*items, *cap * sizeof (void *));
+        assert (*items);
     }
-    topic->subs [topic->subs_count++] = session;
+    (*items) [(*count)++] = item;
 }
 
-//  Remove a subscriber; the last one's topic goes to the arbiter as a DROP at once.
+static bool
+s_ptrs_remove (void **items, size_t *count, void *item)
+{
+    for (size_t i = 0; i < *count; i++)
+        if (items [i] == item) {
+            items [i] = items [--*count];
+            return true;
+        }
+    return false;
+}
+
+//  Add a holder (a session, or an option chain); a topic's first holder adds it to *want
+//  (see s_demand_add).
+static void
+s_topic_hold (s_topic_t *topic, s_session_t *session, s_chain_t *chain, zmsg_t **want)
+{
+    if (topic->subs_count + topic->chains_count == 0)
+        s_demand_add (want, "WANT", topic);
+    if (session)
+        s_ptrs_add ((void ***) &topic->subs, &topic->subs_count, &topic->subs_cap, session);
+    else
+        s_ptrs_add ((void ***) &topic->chains, &topic->chains_count, &topic->chains_cap, chain);
+}
+
+//  Remove a holder; the topic's last one adds it to *drop.
+static void
+s_topic_release (s_topic_t *topic, s_session_t *session, s_chain_t *chain, zmsg_t **drop)
+{
+    bool removed = session
+                 ? s_ptrs_remove ((void **) topic->subs, &topic->subs_count, session)
+                 : s_ptrs_remove ((void **) topic->chains, &topic->chains_count, chain);
+    if (removed && topic->subs_count + topic->chains_count == 0)
+        s_demand_add (drop, "DROP", topic);
+}
+
+//  Remove a subscribed session; the last holder's topic goes to the arbiter as a DROP at once.
 static void
 s_topic_remove (s_topic_t *topic, s_session_t *session)
 {
-    for (size_t i = 0; i < topic->subs_count; i++)
-        if (topic->subs [i] == session) {
-            topic->subs [i] = topic->subs [--topic->subs_count];
-            if (topic->subs_count == 0) {
-                zmsg_t *drop = NULL;
-                s_demand_add (&drop, "DROP", topic);
-                s_demand_flush (session->gw, &drop);
-            }
-            return;
-        }
+    zmsg_t *drop = NULL;
+    s_topic_release (topic, session, NULL, &drop);
+    s_demand_flush (session->gw, &drop);
 }
 
 //  ------------------------------------------------------------------------------------------
 //  Bus input
+
+static void s_chain_tick (s_chain_t *c, const tm_tick_t *tick);
+static void s_chain_timeout (lws_sorted_usec_list_t *sul);
 
 static void
 s_handle_tick (self_t *self, tm_tick_t *tick, bool from_norm)
@@ -349,6 +413,9 @@ s_handle_tick (self_t *self, tm_tick_t *tick, bool from_norm)
     topic->last = *tick;
     topic->has_last = true;
     s_frame_unref (&topic->frame);
+    //  Taking a tick never makes a chain let go of a topic, so the list holds still
+    for (size_t i = 0; i < topic->chains_count; i++)
+        s_chain_tick (topic->chains [i], tick);
     if (topic->subs_count == 0)
         return;                     //  Encoded lazily, if someone subscribes
     s_frame_t *frame = s_topic_frame (self, topic);
@@ -563,6 +630,266 @@ s_symbol_known (self_t *self, const char *stream, const char *symbol)
     return false;
 }
 
+//  ------------------------------------------------------------------------------------------
+//  Option chains (GET_OPTION_CHAIN): the underlying first; once it has a price, the legs
+//  around it as ordinary demand; the snapshot once every leg has ticked or S_CHAIN_LEGS_WAIT_US
+//  passed, then an update per tick. The strikes stay where the first price put them, for as
+//  long as any client holds the chain.
+
+static void
+s_chain_send (s_chain_t *c, char *json, bool control, const char *provider)
+{
+    s_frame_t *frame = s_frame_new (json, strlen (json), control,
+                                    provider ? tm_config_provider_index (c->gw->config, provider)
+                                             : -1);
+    free (json);
+    for (size_t i = 0; i < c->holders_count; i++)
+        s_session_send (c->holders [i].session, frame);
+    s_frame_unref (&frame);
+}
+
+static void
+s_chain_snapshot (s_chain_t *c, s_holder_t *holder)
+{
+    s_session_reply (holder->session, tm_chain_snapshot_json (c->chain, holder->id,
+                                                              tm_clock_now_ns ()));
+}
+
+static void
+s_chain_go_live (s_chain_t *c)
+{
+    lws_sul_cancel (&c->sul);
+    c->live = true;
+    for (size_t i = 0; i < c->holders_count; i++)
+        s_chain_snapshot (c, &c->holders [i]);
+}
+
+//  Free a chain no session holds, giving its topics back
+static void
+s_chain_destroy (s_chain_t **c_p)
+{
+    s_chain_t *c = *c_p;
+    self_t *self = c->gw;
+    assert (c->holders_count == 0);
+    lws_sul_cancel (&c->sul);
+    zmsg_t *drop = NULL;
+    s_topic_release (c->underlying, NULL, c, &drop);
+    for (size_t i = 0; i < c->legs_count; i++)
+        if (c->legs [i])
+            s_topic_release (c->legs [i], NULL, c, &drop);
+    s_demand_flush (self, &drop);
+    zhashx_delete (self->chains, c->key);
+    tm_chain_destroy (&c->chain);
+    free (c->legs);
+    free (c->holders);
+    free (c);
+    *c_p = NULL;
+}
+
+//  A session lets go of a chain (an UNSUBSCRIBE, a new strike count, its close)
+static void
+s_chain_release (s_chain_t *c, s_session_t *session)
+{
+    for (size_t i = 0; i < c->holders_count; i++)
+        if (c->holders [i].session == session) {
+            if (c->holders [i].id)
+                json_decref (c->holders [i].id);
+            c->holders [i] = c->holders [--c->holders_count];
+            break;
+        }
+    zhashx_delete (session->chains, c->session_key);
+    if (c->holders_count == 0)
+        s_chain_destroy (&c);
+}
+
+//  The underlying has a price: fix the strikes and take the listed legs
+static void
+s_chain_center (s_chain_t *c)
+{
+    self_t *self = c->gw;
+    c->legs_count = tm_chain_center (c->chain, c->underlying->last.last_price);
+    c->legs = (s_topic_t **) calloc (c->legs_count ? c->legs_count : 1, sizeof (s_topic_t *));
+    assert (c->legs);
+    zmsg_t *want = NULL;
+    for (size_t i = 0; i < c->legs_count; i++) {
+        const char *symbol = tm_chain_leg_symbol (c->chain, i);
+        s_topic_t *topic = s_symbol_known (self, c->underlying->stream, symbol)
+                         ? s_topic_get (self, c->underlying->stream, symbol) : NULL;
+        if (!topic) {
+            tm_chain_leg_unlisted (c->chain, i);
+            continue;
+        }
+        s_topic_hold (topic, NULL, c, &want);
+        c->legs [i] = topic;
+        if (topic->has_last)
+            tm_chain_apply (c->chain, &topic->last);
+    }
+    s_demand_flush (self, &want);
+    if (tm_chain_is_complete (c->chain))
+        s_chain_go_live (c);
+    else {
+        lws_sul_cancel (&c->sul);
+        lws_sul_schedule (self->context, 0, &c->sul, s_chain_timeout, S_CHAIN_LEGS_WAIT_US);
+    }
+}
+
+//  Waiting ran out: for the legs, the snapshot goes with what has arrived; for the underlying's
+//  price, the chain cannot be built and every client waiting is told why.
+static void
+s_chain_timeout (lws_sorted_usec_list_t *sul)
+{
+    s_chain_t *c = lws_container_of (sul, s_chain_t, sul);
+    if (tm_chain_is_centered (c->chain)) {
+        s_chain_go_live (c);
+        return;
+    }
+    char message [160];
+    snprintf (message, sizeof message, "no price for %s on stream %s within %d s, so no "
+              "strikes to choose", tm_chain_underlying (c->chain), c->underlying->stream,
+              S_CHAIN_PRICE_WAIT_US / 1000000);
+    while (c && c->holders_count) {
+        s_holder_t *holder = &c->holders [c->holders_count - 1];
+        char *error = tm_protocol_error (TM_E_CHAIN_UNAVAILABLE, message, NULL, holder->id,
+                                         tm_chain_underlying (c->chain));
+        s_session_reply (holder->session, error);
+        bool last = c->holders_count == 1;
+        s_chain_release (c, holder->session);
+        if (last)
+            c = NULL;
+    }
+}
+
+//  A tick on a topic the chain holds
+static void
+s_chain_tick (s_chain_t *c, const tm_tick_t *tick)
+{
+    int index = tm_chain_apply (c->chain, tick);
+    if (index == -1)
+        return;
+    if (!tm_chain_is_centered (c->chain))
+        s_chain_center (c);
+    else
+    if (c->live)
+        s_chain_send (c, tm_chain_update_json (c->chain, index), false, tick->provider);
+    else
+    if (tm_chain_is_complete (c->chain))
+        s_chain_go_live (c);
+}
+
+static void
+s_handle_option_chain (s_session_t *session, tm_request_t *req)
+{
+    self_t *self = session->gw;
+    char message [192];
+    const tm_option_root_t *root = tm_config_option (self->config, req->symbols [0]);
+    if (!root) {
+        size_t used = (size_t) snprintf (message, sizeof message, "no option root '%s' "
+                                         "(configured:", req->symbols [0]);
+        for (size_t i = 0; i < self->config->options_count && used < sizeof message; i++)
+            used += (size_t) snprintf (message + used, sizeof message - used, " %s",
+                                       self->config->options [i].name);
+        if (used < sizeof message)
+            snprintf (message + used, sizeof message - used, ")");
+        s_session_error (session, TM_E_UNKNOWN_SYMBOL, message, req, req->symbols [0]);
+        return;
+    }
+    char session_key [S_CHAIN_KEY_MAX], key [S_CHAIN_KEY_MAX + 24];
+    snprintf (session_key, sizeof session_key, "%s|%s|%s", req->provider, root->name,
+              req->expiry);
+    snprintf (key, sizeof key, "%s|%zu", session_key, req->strikes);
+    s_chain_t *c = (s_chain_t *) zhashx_lookup (session->chains, session_key);
+    if (c && c->strikes == req->strikes) {
+        //  Asked again: the snapshot again, now or when it is ready
+        for (size_t i = 0; i < c->holders_count; i++)
+            if (c->holders [i].session == session) {
+                if (c->holders [i].id)
+                    json_decref (c->holders [i].id);
+                c->holders [i].id = req->id ? json_incref (req->id) : NULL;
+                if (c->live)
+                    s_chain_snapshot (c, &c->holders [i]);
+            }
+        return;
+    }
+    if (c)
+        s_chain_release (c, session);       //  Another width replaces the one held
+    if (zhashx_size (session->chains) >= S_SESSION_CHAINS_MAX) {
+        snprintf (message, sizeof message, "option chain limit of %d reached",
+                  S_SESSION_CHAINS_MAX);
+        s_session_error (session, TM_E_SUBSCRIPTION_LIMIT, message, req, root->name);
+        return;
+    }
+    if (!s_symbol_known (self, req->provider, root->underlying)) {
+        snprintf (message, sizeof message, "the underlying %s is not listed on stream %s",
+                  root->underlying, req->provider);
+        s_session_error (session, TM_E_CHAIN_UNAVAILABLE, message, req, root->underlying);
+        return;
+    }
+    c = (s_chain_t *) zhashx_lookup (self->chains, key);
+    bool created = !c;
+    if (created) {
+        int year, month, day;
+        int rc = tm_option_expiry_parse (req->expiry, &year, &month, &day);
+        assert (rc == 0);           //  protocol.c checked it
+        c = (s_chain_t *) zmalloc (sizeof (s_chain_t));
+        assert (c);
+        c->gw = self;
+        snprintf (c->key, sizeof c->key, "%s", key);
+        snprintf (c->session_key, sizeof c->session_key, "%s", session_key);
+        c->strikes = req->strikes;
+        c->chain = tm_chain_new (root, req->provider, year, month, day, req->strikes);
+        assert (c->chain);
+        zhashx_insert (self->chains, key, c);
+    }
+    if (c->holders_count == c->holders_cap) {
+        c->holders_cap = c->holders_cap ? c->holders_cap * 2 : 4;
+        c->holders = (s_holder_t *) realloc (c->holders, c->holders_cap * sizeof (s_holder_t));
+        assert (c->holders);
+    }
+    s_holder_t *holder = &c->holders [c->holders_count++];
+    holder->session = session;
+    holder->id = req->id ? json_incref (req->id) : NULL;
+    zhashx_insert (session->chains, session_key, c);
+    if (created) {
+        zmsg_t *want = NULL;
+        c->underlying = s_topic_get (self, req->provider, root->underlying);
+        s_topic_hold (c->underlying, NULL, c, &want);
+        s_demand_flush (self, &want);
+        if (c->underlying->has_last) {
+            tm_chain_apply (c->chain, &c->underlying->last);
+            s_chain_center (c);
+        }
+        else
+            lws_sul_schedule (self->context, 0, &c->sul, s_chain_timeout,
+                              S_CHAIN_PRICE_WAIT_US);
+    }
+    else
+    if (c->live)
+        s_chain_snapshot (c, holder);
+}
+
+static void
+s_handle_chain_unsubscribe (s_session_t *session, tm_request_t *req)
+{
+    char session_key [S_CHAIN_KEY_MAX];
+    snprintf (session_key, sizeof session_key, "%s|%s|%s", req->provider, req->symbols [0],
+              req->expiry);
+    s_chain_t *c = (s_chain_t *) zhashx_lookup (session->chains, session_key);
+    if (!c) {
+        char message [160];
+        snprintf (message, sizeof message, "no option chain %s %s held on stream %s",
+                  req->symbols [0], req->expiry, req->provider);
+        s_session_error (session, TM_E_NOT_SUBSCRIBED, message, req, req->symbols [0]);
+        return;
+    }
+    s_chain_release (c, session);
+    json_t *reply = json_pack ("{s:s, s:s, s:s, s:s}", "type", "UNSUBSCRIBED",
+                               "provider", req->provider, "option_chain", req->symbols [0],
+                               "expiry", req->expiry);
+    if (req->id)
+        json_object_set (reply, "id", req->id);
+    s_session_reply_json (session, reply);
+}
+
 static void
 s_handle_channel (s_session_t *session, tm_request_t *req)
 {
@@ -628,7 +955,7 @@ s_handle_subscription (s_session_t *session, tm_request_t *req)
             }
             if (!held) {
                 held = s_topic_get (self, req->provider, symbol);
-                s_topic_add (held, session, &want);
+                s_topic_hold (held, session, NULL, &want);
                 zhashx_insert (session->subs, key, held);
                 self->subscriptions++;
                 if (held->has_last)
@@ -678,6 +1005,12 @@ s_handle_message (s_session_t *session, const char *text, size_t len)
         s_session_reply_json (session, reply);
     }
     else
+    if (req->type == TM_REQ_OPTION_CHAIN)
+        s_handle_option_chain (session, req);
+    else
+    if (req->option_chain)
+        s_handle_chain_unsubscribe (session, req);
+    else
     if (req->channel [0])
         s_handle_channel (session, req);
     else
@@ -696,6 +1029,7 @@ s_session_new (self_t *self, struct lws *wsi)
     session->gw = self;
     session->wsi = wsi;
     session->subs = zhashx_new ();
+    session->chains = zhashx_new ();
     session->handle = zlistx_add_end (self->sessions, session);
     return session;
 }
@@ -713,6 +1047,10 @@ s_session_destroy (s_session_t **session_p)
         self->subscriptions--;
     }
     zhashx_destroy (&session->subs);
+    s_chain_t *chain;
+    while ((chain = (s_chain_t *) zhashx_first (session->chains)))
+        s_chain_release (chain, session);
+    zhashx_destroy (&session->chains);
     s_frame_t *frame;
     while ((frame = s_queue_pop (session)))
         s_frame_unref (&frame);
@@ -1047,6 +1385,7 @@ s_self_new (zsock_t *pipe, const tm_config_t *config)
     zsock_set_sndtimeo (self->demand, 0);
     self->topics = zhashx_new ();
     zhashx_set_destructor (self->topics, s_topic_free);
+    self->chains = zhashx_new ();
     self->sessions = zlistx_new ();
     for (size_t i = 0; i < TM_PROVIDERS_MAX; i++) {
         self->providers [i].state = TM_STATE_CONNECTING;
@@ -1070,6 +1409,9 @@ s_self_destroy (self_t **self_p)
         //  Closes every wsi: sessions are freed in LWS_CALLBACK_CLOSED.
         lws_context_destroy (self->context);
     }
+    //  Sessions freed their chains as lws closed them
+    assert (zhashx_size (self->chains) == 0);
+    zhashx_destroy (&self->chains);
     zhashx_destroy (&self->topics);
     zlistx_destroy (&self->sessions);
     for (size_t i = 0; i < TM_PROVIDERS_MAX; i++)

@@ -2,6 +2,7 @@
 
 #include "tickmux.h"
 #include "protocol.h"
+#include "chain.h"
 
 static const char *s_channels [] = { "STATUS", "ANALYTICS", "ORDERS", "PORTFOLIO", "ACCOUNT", NULL };
 
@@ -12,6 +13,7 @@ tm_request_type_name (tm_req_type_t type)
         case TM_REQ_SUBSCRIBE:      return "SUBSCRIBE";
         case TM_REQ_UNSUBSCRIBE:    return "UNSUBSCRIBE";
         case TM_REQ_PING:           return "PING";
+        case TM_REQ_OPTION_CHAIN:   return "GET_OPTION_CHAIN";
     }
     return "UNKNOWN";
 }
@@ -29,6 +31,9 @@ tm_request_clear (tm_request_t *req)
     req->symbols_count = 0;
     req->channel [0] = '\0';
     req->provider [0] = '\0';
+    req->option_chain = false;
+    req->expiry [0] = '\0';
+    req->strikes = 0;
 }
 
 #define FAIL(c, ...) do { *code = (c); snprintf (message, message_size, __VA_ARGS__); \
@@ -44,6 +49,43 @@ s_symbol_ok (const char *s, size_t len)
         if ((unsigned char) s [i] < 0x20 || s [i] == TM_SYMBOL_END || s [i] == 0x7f)
             return 0;
     return 1;
+}
+
+//  The option chain parts of GET_OPTION_CHAIN, or of an UNSUBSCRIBE of one: the root in
+//  'symbol' (or 'option_chain'), 'expiry' as YYYY-MM-DD, 'strikes' 1..TM_CHAIN_STRIKES_MAX.
+static int
+s_parse_chain (json_t *root, json_t *symbol, tm_request_t *req,
+               const char **code, char *message, size_t message_size)
+{
+    const char *field = req->type == TM_REQ_OPTION_CHAIN ? "symbol" : "option_chain";
+    if (!json_is_string (symbol)
+    ||  !s_symbol_ok (json_string_value (symbol), json_string_length (symbol)))
+        FAIL (TM_E_BAD_FIELD, "'%s' must be an option root such as NIFTY, 1 to %d printable "
+              "bytes", field, TM_SYMBOL_MAX - 1);
+    strcpy (req->symbols [0], json_string_value (symbol));
+    req->symbols_count = 1;
+    req->option_chain = true;
+    json_t *expiry = json_object_get (root, "expiry");
+    int year, month, day;
+    if (!json_is_string (expiry) || json_string_length (expiry) >= TM_EXPIRY_MAX
+    ||  tm_option_expiry_parse (json_string_value (expiry), &year, &month, &day))
+        FAIL (TM_E_BAD_FIELD, "'expiry' must be a date, YYYY-MM-DD");
+    strcpy (req->expiry, json_string_value (expiry));
+    json_t *strikes = json_object_get (root, "strikes");
+    if (req->type != TM_REQ_OPTION_CHAIN) {
+        if (strikes)
+            FAIL (TM_E_BAD_FIELD, "UNSUBSCRIBE of an option chain takes no 'strikes'");
+        return 0;
+    }
+    req->strikes = TM_CHAIN_STRIKES_DEFAULT;
+    if (strikes) {
+        if (!json_is_integer (strikes) || json_integer_value (strikes) < 1
+        ||  json_integer_value (strikes) > TM_CHAIN_STRIKES_MAX)
+            FAIL (TM_E_BAD_FIELD, "'strikes' must be an integer from 1 to %d",
+                  TM_CHAIN_STRIKES_MAX);
+        req->strikes = (size_t) json_integer_value (strikes);
+    }
+    return 0;
 }
 
 int
@@ -76,7 +118,8 @@ tm_request_parse (const char *text, size_t len, tm_request_t *req,
     }
     json_t *type = json_object_get (root, "type");
     if (!json_is_string (type))
-        FAIL (TM_E_MISSING_TYPE, "a request needs a string 'type' (SUBSCRIBE, UNSUBSCRIBE, PING)");
+        FAIL (TM_E_MISSING_TYPE, "a request needs a string 'type' (SUBSCRIBE, UNSUBSCRIBE, "
+              "GET_OPTION_CHAIN, PING)");
     const char *name = json_string_value (type);
     if (streq (name, "PING")) {
         req->type = TM_REQ_PING;
@@ -88,16 +131,29 @@ tm_request_parse (const char *text, size_t len, tm_request_t *req,
     if (streq (name, "UNSUBSCRIBE"))
         req->type = TM_REQ_UNSUBSCRIBE;
     else
-        FAIL (TM_E_UNKNOWN_TYPE, "unknown type '%.64s' (expected SUBSCRIBE, UNSUBSCRIBE or PING)",
-              name);
+    if (streq (name, "GET_OPTION_CHAIN"))
+        req->type = TM_REQ_OPTION_CHAIN;
+    else
+        FAIL (TM_E_UNKNOWN_TYPE, "unknown type '%.64s' (expected SUBSCRIBE, UNSUBSCRIBE, "
+              "GET_OPTION_CHAIN or PING)", name);
 
     json_t *provider = json_object_get (root, "provider");
     json_t *symbol = json_object_get (root, "symbol");
     json_t *symbols = json_object_get (root, "symbols");
     json_t *channel = json_object_get (root, "channel");
-    int forms = (symbol != NULL) + (symbols != NULL) + (channel != NULL);
-    if (forms != 1)
-        FAIL (TM_E_BAD_FIELD, "%s needs exactly one of 'symbol', 'symbols' or 'channel'", name);
+    json_t *chain = json_object_get (root, "option_chain");
+    if (req->type == TM_REQ_OPTION_CHAIN) {
+        if (!symbol || symbols || channel || chain)
+            FAIL (TM_E_BAD_FIELD, "GET_OPTION_CHAIN needs 'symbol' (an option root such as "
+                  "NIFTY) and 'expiry', and takes no 'symbols', 'channel' or 'option_chain'");
+    }
+    else {
+        int forms = (symbol != NULL) + (symbols != NULL) + (channel != NULL) + (chain != NULL);
+        if (forms != 1 || (chain && req->type != TM_REQ_UNSUBSCRIBE))
+            FAIL (TM_E_BAD_FIELD, "%s needs exactly one of 'symbol', 'symbols'%s", name,
+                  req->type == TM_REQ_UNSUBSCRIBE ? ", 'channel' or 'option_chain'"
+                                                  : " or 'channel'");
+    }
     if (channel) {
         if (!json_is_string (channel))
             FAIL (TM_E_BAD_FIELD, "'channel' must be a string");
@@ -119,6 +175,8 @@ tm_request_parse (const char *text, size_t len, tm_request_t *req,
     }
     else
         strcpy (req->provider, TM_STREAM_ALL);
+    if (req->type == TM_REQ_OPTION_CHAIN || chain)
+        return s_parse_chain (root, chain ? chain : symbol, req, code, message, message_size);
     if (symbol) {
         if (!json_is_string (symbol))
             FAIL (TM_E_BAD_FIELD, "'symbol' must be a string");

@@ -15,13 +15,20 @@
 typedef enum {
     TM_REQ_SUBSCRIBE = 1,
     TM_REQ_UNSUBSCRIBE,
-    TM_REQ_PING
+    TM_REQ_PING,
+    TM_REQ_OPTION_CHAIN
 } tm_req_type_t;
+
+#define TM_EXPIRY_MAX       11      //  "YYYY-MM-DD" and its NUL
+#define TM_CHAIN_STRIKES_DEFAULT 20 //  GET_OPTION_CHAIN without "strikes"
 
 typedef struct {
     tm_req_type_t type;                         //  What the client asks
     char provider [TM_PROVIDER_MAX];            //  Stream asked for: "ALL" (default) or an instance
     char channel [TM_CHANNEL_MAX];              //  Non-symbol channel ("STATUS"), "" for symbols
+    bool option_chain;                          //  UNSUBSCRIBE of an option chain (symbols [0])
+    char expiry [TM_EXPIRY_MAX];                //  Option chain expiry, YYYY-MM-DD (checked)
+    size_t strikes;                             //  GET_OPTION_CHAIN: strikes wanted
     size_t symbols_count;                       //  Entries in symbols
     char symbols [TM_REQ_SYMBOLS_MAX][TM_SYMBOL_MAX];  //  Symbols asked for, in request order
     json_t *id;                                 //  Client's "id", echoed in replies (owned), or NULL
@@ -41,6 +48,7 @@ typedef struct {
 #define TM_E_NOT_SUBSCRIBED     "NOT_SUBSCRIBED"
 #define TM_E_SUBSCRIPTION_LIMIT "SUBSCRIPTION_LIMIT"
 #define TM_E_BINARY             "BINARY_NOT_SUPPORTED"
+#define TM_E_CHAIN_UNAVAILABLE  "OPTION_CHAIN_UNAVAILABLE"
 
 //  Close codes
 #define TM_CLOSE_TOO_BIG        1009    //  Message larger than max_message

@@ -27,6 +27,16 @@ static const s_key_t s_provider_keys [] = {
     { "api_url", "an http:// or https:// URL" },
     { NULL, NULL }
 };
+static const s_key_t s_option_keys [] = {
+    { "name", "an option root, as option symbols begin" },
+    { "underlying", "the symbol carrying the underlying's price" },
+    { "step", "rupees between strikes" }, { NULL, NULL }
+};
+//  The index chains every Indian provider lists, so GET_OPTION_CHAIN works with no config
+static const tm_option_root_t s_default_options [] = {
+    { "NIFTY", "NIFTY 50", 50 }, { "BANKNIFTY", "NIFTY BANK", 100 },
+    { "FINNIFTY", "NIFTY FIN SERVICE", 50 }
+};
 static const s_key_t s_route_keys [] = {
     { "symbol", "a symbol or *" }, { "providers", "a comma-separated list" }, { NULL, NULL }
 };
@@ -161,6 +171,56 @@ s_load_provider (tm_config_t *self, zconfig_t *section, char *err, size_t err_si
     return 0;
 }
 
+//  An option block: a new root, or new values for one already known (a default included)
+static int
+s_load_option (tm_config_t *self, zconfig_t *section, char *err, size_t err_size)
+{
+    if (s_check_keys (section, s_option_keys, err, err_size))
+        return -1;
+    const char *name = zconfig_get (section, "name", NULL);
+    const char *underlying = zconfig_get (section, "underlying", NULL);
+    const char *step = zconfig_get (section, "step", NULL);
+    if (!name || !underlying || !step) {
+        snprintf (err, err_size, "config: an option block needs name, underlying and step");
+        return -1;
+    }
+    size_t len = strlen (name);
+    bool valid = len > 0 && len < TM_SYMBOL_MAX - 16;
+    for (size_t i = 0; i < len && valid; i++)
+        valid = (name [i] >= 'A' && name [i] <= 'Z') || (name [i] >= '0' && name [i] <= '9')
+             || name [i] == '&' || name [i] == '-';
+    if (!valid) {
+        snprintf (err, err_size, "config: option/name = '%s': expected 1 to %d of A-Z 0-9 & -",
+                  name, TM_SYMBOL_MAX - 17);
+        return -1;
+    }
+    if (!*underlying || strlen (underlying) >= TM_SYMBOL_MAX
+    ||  strchr (underlying, TM_SYMBOL_END)) {
+        snprintf (err, err_size, "config: option/underlying = '%s': expected a symbol of 1 to "
+                  "%d bytes", underlying, TM_SYMBOL_MAX - 1);
+        return -1;
+    }
+    char *end;
+    double value = strtod (step, &end);
+    if (!*step || *end || !(value >= 0.01) || value > 100000) {
+        snprintf (err, err_size, "config: option/step = '%s': expected rupees between strikes, "
+                  "from 0.01 to 100000", step);
+        return -1;
+    }
+    tm_option_root_t *root = (tm_option_root_t *) tm_config_option (self, name);
+    if (!root) {
+        if (self->options_count == TM_OPTION_ROOTS_MAX) {
+            snprintf (err, err_size, "config: more than %d option roots", TM_OPTION_ROOTS_MAX);
+            return -1;
+        }
+        root = &self->options [self->options_count++];
+    }
+    snprintf (root->name, sizeof root->name, "%s", name);
+    snprintf (root->underlying, sizeof root->underlying, "%s", underlying);
+    root->step = value;
+    return 0;
+}
+
 static tm_config_t *
 s_config_from (zconfig_t *root, char *err, size_t err_size)
 {
@@ -172,6 +232,8 @@ s_config_from (zconfig_t *root, char *err, size_t err_size)
     self->max_subscriptions = TM_DEFAULT_MAX_SUBS;
     self->max_message = TM_DEFAULT_MAX_MESSAGE;
     self->queue_bytes = TM_DEFAULT_QUEUE_BYTES;
+    self->options_count = sizeof s_default_options / sizeof s_default_options [0];
+    memcpy (self->options, s_default_options, sizeof s_default_options);
     zconfig_t *section;
     const char *value;
     uint64_t v;
@@ -230,9 +292,14 @@ s_config_from (zconfig_t *root, char *err, size_t err_size)
                 goto failed;
         }
         else
+        if (strcmp (name, "option") == 0) {
+            if (s_load_option (self, section, err, err_size))
+                goto failed;
+        }
+        else
         if (strcmp (name, "route") != 0) {
             snprintf (err, err_size, "config: unknown section '%s' (expected one of: tickmux, "
-                      "gateway, provider, route)", name);
+                      "gateway, provider, option, route)", name);
             goto failed;
         }
     }
@@ -379,6 +446,15 @@ tm_config_destroy (tm_config_t **self_p)
         free (self);
         *self_p = NULL;
     }
+}
+
+const tm_option_root_t *
+tm_config_option (const tm_config_t *self, const char *name)
+{
+    for (size_t i = 0; i < self->options_count; i++)
+        if (strcmp (self->options [i].name, name) == 0)
+            return &self->options [i];
+    return NULL;
 }
 
 int

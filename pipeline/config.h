@@ -39,6 +39,8 @@ typedef struct {
     size_t providers_count;         //  Entries in providers
     tm_provider_config_t providers [TM_PROVIDERS_MAX];
     tm_routes_t *routes;            //  Route table over the providers (owned)
+    size_t options_count;           //  Entries in options
+    tm_option_root_t options [TM_OPTION_ROOTS_MAX];   //  Option chain roots (option blocks)
 } tm_config_t;
 
 //  Defaults of the knobs above
@@ -72,6 +74,10 @@ void
 #define TM_SECRET_MAX       256
 const char *
     tm_config_secret (const char *name, char *buf, size_t size);
+
+//  The option root of that name ("NIFTY"), or NULL. Borrowed from self.
+const tm_option_root_t *
+    tm_config_option (const tm_config_t *self, const char *name);
 
 //  Index of a provider instance by name, or -1.
 int

@@ -302,6 +302,51 @@ test_bad_values (void)
     tm_config_destroy (&config);
 }
 
+//  Option roots: three index chains built in, option blocks add or change them
+static void
+test_options (void)
+{
+    tm_config_t *config = s_load ("", __LINE__);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (config);
+    CU_ASSERT (config->options_count == 3);
+    const tm_option_root_t *root = tm_config_option (config, "BANKNIFTY");
+    CU_ASSERT_FATAL (root != NULL);
+    CU_ASSERT_STRING_EQUAL (root->underlying, "NIFTY BANK");
+    CU_ASSERT (root->step == 100);
+    CU_ASSERT (tm_config_option (config, "NIFTY")->step == 50);
+    CU_ASSERT_STRING_EQUAL (tm_config_option (config, "FINNIFTY")->underlying,
+                            "NIFTY FIN SERVICE");
+    CU_ASSERT (tm_config_option (config, "RELIANCE") == NULL);
+    tm_config_destroy (&config);
+
+    config = s_load ("option\n    name = RELIANCE\n    underlying = RELIANCE\n    step = 20\n"
+                     "option\n    name = NIFTY\n    underlying = \"NIFTY 50\"\n    step = 100\n"
+                     "option\n    name = M&M\n    underlying = M&M\n    step = 2.5\n", __LINE__);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (config);
+    CU_ASSERT (config->options_count == 5);
+    CU_ASSERT (tm_config_option (config, "RELIANCE")->step == 20);
+    CU_ASSERT (tm_config_option (config, "NIFTY")->step == 100);
+    CU_ASSERT (tm_config_option (config, "M&M")->step == 2.5);
+    tm_config_destroy (&config);
+
+    const struct {
+        const char *text;
+        const char *named [3];
+    } cases [] = {
+        { "option\n    name = X\n    underlying = X\n    step = 0\n", { "step", "0" } },
+        { "option\n    name = X\n    underlying = X\n    step = -5\n", { "step", "-5" } },
+        { "option\n    name = X\n    underlying = X\n    step = wide\n", { "step", "wide" } },
+        { "option\n    name = nifty\n    underlying = X\n    step = 50\n", { "name", "nifty" } },
+        { "option\n    name = X\n    step = 50\n", { "underlying" } },
+        { "option\n    name = X\n    underlying = \"A|B\"\n    step = 50\n",
+          { "underlying", "A|B" } },
+        { "option\n    name = X\n    underlying = X\n    step = 50\n    strikes = 3\n",
+          { "strikes" } },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++)
+        s_refuse (cases [i].text, cases [i].named, __LINE__);
+}
+
 static void
 test_routes (void)
 {
@@ -459,6 +504,7 @@ tm_config_tests (void)
     ||  !CU_add_test (suite, "unknown keys are named", test_unknown_keys)
     ||  !CU_add_test (suite, "bad values name key and value", test_bad_values)
     ||  !CU_add_test (suite, "routes built and checked", test_routes)
+    ||  !CU_add_test (suite, "option roots: built in, added, checked", test_options)
     ||  !CU_add_test (suite, "environment beats the file", test_environment)
     ||  !CU_add_test (suite, "from a file", test_file)
     ||  !CU_add_test (suite, "secrets: environment, then systemd credentials", test_secret))

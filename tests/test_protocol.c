@@ -249,11 +249,70 @@ static const s_bad_t s_bad [] = {
       TM_E_BAD_FIELD, TM_E_UNKNOWN_PROVIDER },
     { "{\"type\":\"SUBSCRIBE\",\"channel\":5}", TM_E_BAD_FIELD, NULL },
     { "{\"type\":\"SUBSCRIBE\",\"channel\":\"BOGUS\"}", TM_E_UNKNOWN_CHANNEL, NULL },
+    { "{\"type\":\"GET_OPTION_CHAIN\"}", TM_E_BAD_FIELD, NULL },
+    { "{\"type\":\"GET_OPTION_CHAIN\",\"symbol\":\"NIFTY\"}", TM_E_BAD_FIELD, NULL },
+    { "{\"type\":\"GET_OPTION_CHAIN\",\"symbol\":\"NIFTY\",\"expiry\":\"2024-02-30\"}",
+      TM_E_BAD_FIELD, NULL },
+    { "{\"type\":\"GET_OPTION_CHAIN\",\"symbol\":\"NIFTY\",\"expiry\":\"2024-1-25\"}",
+      TM_E_BAD_FIELD, NULL },
+    { "{\"type\":\"GET_OPTION_CHAIN\",\"symbol\":\"NIFTY\",\"expiry\":\"24-01-2025\"}",
+      TM_E_BAD_FIELD, NULL },
+    { "{\"type\":\"GET_OPTION_CHAIN\",\"symbol\":\"NIFTY\",\"expiry\":20240125}",
+      TM_E_BAD_FIELD, NULL },
+    { "{\"type\":\"GET_OPTION_CHAIN\",\"symbol\":\"NIFTY\",\"expiry\":\"2024-01-25\","
+      "\"strikes\":0}", TM_E_BAD_FIELD, NULL },
+    { "{\"type\":\"GET_OPTION_CHAIN\",\"symbol\":\"NIFTY\",\"expiry\":\"2024-01-25\","
+      "\"strikes\":101}", TM_E_BAD_FIELD, NULL },
+    { "{\"type\":\"GET_OPTION_CHAIN\",\"symbol\":\"NIFTY\",\"expiry\":\"2024-01-25\","
+      "\"strikes\":2.5}", TM_E_BAD_FIELD, NULL },
+    { "{\"type\":\"GET_OPTION_CHAIN\",\"symbol\":7,\"expiry\":\"2024-01-25\"}",
+      TM_E_BAD_FIELD, NULL },
+    { "{\"type\":\"GET_OPTION_CHAIN\",\"symbols\":[\"NIFTY\"],\"expiry\":\"2024-01-25\"}",
+      TM_E_BAD_FIELD, NULL },
+    { "{\"type\":\"SUBSCRIBE\",\"option_chain\":\"NIFTY\",\"expiry\":\"2024-01-25\"}",
+      TM_E_BAD_FIELD, NULL },
+    { "{\"type\":\"UNSUBSCRIBE\",\"option_chain\":\"NIFTY\"}", TM_E_BAD_FIELD, NULL },
+    { "{\"type\":\"UNSUBSCRIBE\",\"option_chain\":\"NIFTY\",\"symbol\":\"NIFTY\","
+      "\"expiry\":\"2024-01-25\"}", TM_E_BAD_FIELD, NULL },
+    { "{\"type\":\"UNSUBSCRIBE\",\"option_chain\":\"NIFTY\",\"expiry\":\"2024-01-25\","
+      "\"strikes\":4}", TM_E_BAD_FIELD, NULL },
     { "{\"type\":\"PING\",\"id\":{}}", TM_E_BAD_FIELD, NULL },
     { "{\"type\":\"PING\",\"id\":[1]}", TM_E_BAD_FIELD, NULL },
     { "{\"type\":\"PING\",\"id\":true}", TM_E_BAD_FIELD, NULL },
     { NULL, NULL, NULL }
 };
+
+//  GET_OPTION_CHAIN and the UNSUBSCRIBE of a chain: root, expiry, strikes, stream
+static void
+test_option_chain (void)
+{
+    CU_ASSERT_FATAL (s_parse_ok ("{\"type\":\"GET_OPTION_CHAIN\",\"symbol\":\"NIFTY\","
+                                 "\"expiry\":\"2024-01-25\",\"strikes\":20,\"id\":3}", __LINE__));
+    CU_ASSERT (s_req->type == TM_REQ_OPTION_CHAIN && s_req->option_chain);
+    CU_ASSERT_STRING_EQUAL (s_req->symbols [0], "NIFTY");
+    CU_ASSERT_STRING_EQUAL (s_req->expiry, "2024-01-25");
+    CU_ASSERT_STRING_EQUAL (s_req->provider, "ALL");
+    CU_ASSERT (s_req->strikes == 20 && json_integer_value (s_req->id) == 3);
+    CU_ASSERT_STRING_EQUAL (tm_request_type_name (s_req->type), "GET_OPTION_CHAIN");
+    tm_request_clear (s_req);
+    CU_ASSERT_FATAL (s_parse_ok ("{\"type\":\"GET_OPTION_CHAIN\",\"symbol\":\"BANKNIFTY\","
+                                 "\"expiry\":\"2024-02-29\",\"provider\":\"TRUEDATA\"}",
+                                 __LINE__));
+    CU_ASSERT (s_req->strikes == TM_CHAIN_STRIKES_DEFAULT);
+    CU_ASSERT_STRING_EQUAL (s_req->provider, "TRUEDATA");
+    tm_request_clear (s_req);
+    CU_ASSERT_FATAL (s_parse_ok ("{\"type\":\"UNSUBSCRIBE\",\"option_chain\":\"NIFTY\","
+                                 "\"expiry\":\"2024-01-25\",\"provider\":\"ZERODHA\"}", __LINE__));
+    CU_ASSERT (s_req->type == TM_REQ_UNSUBSCRIBE && s_req->option_chain);
+    CU_ASSERT_STRING_EQUAL (s_req->symbols [0], "NIFTY");
+    CU_ASSERT_STRING_EQUAL (s_req->expiry, "2024-01-25");
+    CU_ASSERT_STRING_EQUAL (s_req->provider, "ZERODHA");
+    tm_request_clear (s_req);
+    //  An ordinary UNSUBSCRIBE is not a chain's
+    CU_ASSERT_FATAL (s_parse_ok ("{\"type\":\"UNSUBSCRIBE\",\"symbol\":\"NIFTY\"}", __LINE__));
+    CU_ASSERT (!s_req->option_chain && s_req->expiry [0] == '\0');
+    tm_request_clear (s_req);
+}
 
 //  Every bad input fails with its code and a message, and its ERROR reply can be formed.
 static void
@@ -497,6 +556,7 @@ tm_protocol_tests (void)
     ||  !CU_add_test (suite, "SUBSCRIBE symbol, symbols, channel", test_subscribe)
     ||  !CU_add_test (suite, "UNSUBSCRIBE and PING", test_unsubscribe_ping)
     ||  !CU_add_test (suite, "ids may be numbers", test_number_ids)
+    ||  !CU_add_test (suite, "GET_OPTION_CHAIN and its UNSUBSCRIBE", test_option_chain)
     ||  !CU_add_test (suite, "limits that pass", test_limits)
     ||  !CU_add_test (suite, "only len bytes are read", test_length)
     ||  !CU_add_test (suite, "every error code for its input", test_errors)

@@ -7,10 +7,11 @@
 
 int tm_protocol_tests (void);
 int tm_http_tests (void);
+int tm_chain_tests (void);
 
 int
 main (void)
 {
-    tm_suite_fn *suites [] = { tm_protocol_tests, tm_http_tests, NULL };
+    tm_suite_fn *suites [] = { tm_protocol_tests, tm_http_tests, tm_chain_tests, NULL };
     return tm_tap_run (suites);
 }

@@ -158,6 +158,44 @@ FIXTURES = [
                     "reason": "", "ts": 1}, False, "PROVIDER_STATUS state UP"),
     ("client-out", {"type": "HELLO"}, False, "an unknown type"),
     ("client-out", {"code": "BAD_JSON", "message": "x"}, False, "no type"),
+    ("client-out", {"type": "OPTION_CHAIN", "provider": "ALL", "symbol": "NIFTY", "expiry": "2024-01-25",
+                    "underlying": {"symbol": "NIFTY 50", "last_price": 21500.5, "exchange_ts": 1},
+                    "atm_strike": 21500, "strike_step": 50, "ts": 2,
+                    "strikes": [{"strike": 21500, "CE": {"symbol": "NIFTY24012521500CE"}, "PE": None}]},
+     True, "OPTION_CHAIN"),
+    ("client-out", {"type": "OPTION_CHAIN", "provider": "ALL", "symbol": "NIFTY", "expiry": "2024-01-25",
+                    "underlying": {"symbol": "NIFTY 50", "last_price": 21500.5, "exchange_ts": 1},
+                    "atm_strike": 21500, "strike_step": 50, "ts": 2,
+                    "strikes": [{"strike": 21500, "CE": {"symbol": "X", "last_price": 5}, "PE": None}]},
+     False, "OPTION_CHAIN leg with a price and no exchange_ts"),
+    ("client-out", {"type": "OPTION_CHAIN", "provider": "ALL", "symbol": "NIFTY", "expiry": "2024-01-25",
+                    "atm_strike": 21500, "strike_step": 50, "ts": 2, "strikes": []},
+     False, "OPTION_CHAIN without underlying"),
+    ("client-out", {"type": "OPTION_CHAIN_UPDATE", "provider": "ALL", "symbol": "NIFTY", "expiry": "2024-01-25",
+                    "strike": 21500, "option_type": "PE", "data": {"symbol": "NIFTY24012521500PE",
+                                                                   "last_price": 80.5, "exchange_ts": 1}},
+     True, "OPTION_CHAIN_UPDATE of a leg"),
+    ("client-out", {"type": "OPTION_CHAIN_UPDATE", "provider": "ALL", "symbol": "NIFTY", "expiry": "2024-01-25",
+                    "underlying": {"symbol": "NIFTY 50", "last_price": 1.5, "exchange_ts": 1}},
+     True, "OPTION_CHAIN_UPDATE of the underlying"),
+    ("client-out", {"type": "OPTION_CHAIN_UPDATE", "provider": "ALL", "symbol": "NIFTY", "expiry": "2024-01-25",
+                    "strike": 21500, "option_type": "XX", "data": None}, False, "an option_type XX"),
+    ("client-out", {"type": "OPTION_CHAIN_UPDATE", "provider": "ALL", "symbol": "NIFTY", "expiry": "2024-01-25",
+                    "strike": 21500, "underlying": {"symbol": "N", "last_price": 1, "exchange_ts": 1}},
+     False, "an update with a strike and the underlying"),
+    ("client-out", {"type": "UNSUBSCRIBED", "provider": "ALL", "option_chain": "NIFTY", "expiry": "2024-01-25"},
+     True, "UNSUBSCRIBED of a chain"),
+    ("client-out", {"type": "UNSUBSCRIBED", "provider": "ALL", "option_chain": "NIFTY"}, False,
+     "UNSUBSCRIBED of a chain without expiry"),
+    ("client-in", {"type": "GET_OPTION_CHAIN", "symbol": "NIFTY", "expiry": "2024-01-25", "strikes": 20},
+     True, "GET_OPTION_CHAIN"),
+    ("client-in", {"type": "GET_OPTION_CHAIN", "symbol": "NIFTY"}, False, "GET_OPTION_CHAIN without expiry"),
+    ("client-in", {"type": "GET_OPTION_CHAIN", "symbol": "NIFTY", "expiry": "2024-01-25", "strikes": 0},
+     False, "GET_OPTION_CHAIN of 0 strikes"),
+    ("client-in", {"type": "UNSUBSCRIBE", "option_chain": "NIFTY", "expiry": "2024-01-25"}, True,
+     "UNSUBSCRIBE of a chain"),
+    ("client-in", {"type": "UNSUBSCRIBE", "option_chain": "NIFTY", "symbol": "NIFTY", "expiry": "2024-01-25"},
+     False, "UNSUBSCRIBE of a chain and a symbol"),
     ("client-in", {"type": "SUBSCRIBE", "symbol": "NIFTY-I", "provider": "ALL"}, True, "SUBSCRIBE"),
     ("client-in", {"type": "SUBSCRIBE", "symbols": ["NIFTY-I", "NIFTY 50"], "provider": "SIM", "id": 1},
      True, "SUBSCRIBE symbols"),
@@ -216,7 +254,7 @@ def t_readme (ctx):
     check (len (examples) >= 5, "only %d parseable examples in README.md" % len (examples))
     wrong = []
     for obj in examples:
-        name = "client-in" if obj ["type"] in ("SUBSCRIBE", "UNSUBSCRIBE", "PING") else "client-out"
+        name = "client-in" if obj ["type"] in ("SUBSCRIBE", "UNSUBSCRIBE", "GET_OPTION_CHAIN", "PING") else "client-out"
         errors = h.schema_errors (name, obj)
         if errors:
             wrong.append ("%s %s: %s" % (name, h.short (obj), errors))

@@ -15,7 +15,7 @@ import urllib.request
 sys.dont_write_bytecode = True
 sys.path.insert (0, os.path.dirname (os.path.abspath (__file__)))
 import tmharness as h
-from tmharness import check, is_tick, subscribe
+from tmharness import check, is_tick, short, subscribe
 
 tap = h.Tap ()
 USER, PASSWORD = "tmuser", "tmpass"
@@ -29,9 +29,11 @@ def sim_call (sim, path, method="POST"):
 
 
 def daemon_config (sim, max_subscriptions=5000):
+    #  GHOST: an option root whose underlying the sim does not list, so it never prices
     return (h.config (providers=[], max_subscriptions=max_subscriptions).rstrip ("\n")
             + "\nprovider\n    name = TRUEDATA\n    kind = TRUEDATA\n"
-            + "    ws_url = \"%s\"\n" % sim.ws)
+            + "    ws_url = \"%s\"\n" % sim.ws
+            + "option\n    name = GHOST\n    underlying = \"GHOST INDEX\"\n    step = 10\n")
 
 
 def start_sim (name, args=(), port=None):
@@ -129,6 +131,40 @@ async def t_greeks (ctx):
            "a call's greeks have a call's signs: %s" % got)
     check (abs (m ["data"] ["last_price"] - last ["ltp"]) < 1e-9,
            "the greeks tick keeps the last trade: client %s, sim %s" % (m ["data"] ["last_price"], last ["ltp"]))
+    await c.close ()
+
+
+@tap.case ("GET_OPTION_CHAIN on TRUEDATA: snapshot around the money, updates as the sim sent them, "
+           "shared, released", timeout=90)
+async def t_chain (ctx):
+    listing = (await asyncio.to_thread (sim_call, ctx.sim, "/_sim/symbols", "GET")) ["symbols"]
+    expiry = h.chain_expiry ([s ["symbol"] for s in listing if s ["kind"] == "opt"], "NIFTY")
+
+    async def upstream ():
+        state = await asyncio.to_thread (sim_call, ctx.sim, "/_sim/state", "GET")
+        return sum (conn ["symbols"] for conn in state ["connections"])
+
+    async def sim_price (tick):
+        last = await asyncio.to_thread (sim_call, ctx.sim, "/_sim/last?symbol="
+                                        + urllib.request.quote (tick ["symbol"]), "GET")
+        return last ["ltp"]
+
+    await h.option_chain_round_trip (ctx.d, "TRUEDATA", "NIFTY", 50, expiry, upstream, sim_price)
+
+
+@tap.case ("GET_OPTION_CHAIN for an underlying that never prices: OPTION_CHAIN_UNAVAILABLE "
+           "after 10 s, and the chain is gone", timeout=40)
+async def t_chain_unpriced (ctx):
+    c = await h.client (ctx.d, "chain-unpriced")
+    await c.send ({"type": "GET_OPTION_CHAIN", "id": 5, "symbol": "GHOST", "expiry": "2026-12-31",
+                   "provider": "TRUEDATA"})
+    m = await c.expect (lambda m: m.get ("type") == "ERROR", 15, "the ERROR")
+    check (m ["code"] == "OPTION_CHAIN_UNAVAILABLE" and m ["id"] == 5
+           and m ["symbol"] == "GHOST INDEX", short (m))
+    #  The chain is gone: asking again starts a new wait, and UNSUBSCRIBE finds nothing held
+    reply = await c.request ({"type": "UNSUBSCRIBE", "id": 6, "option_chain": "GHOST",
+                              "expiry": "2026-12-31", "provider": "TRUEDATA"})
+    check (reply ["code"] == "NOT_SUBSCRIBED", short (reply))
     await c.close ()
 
 

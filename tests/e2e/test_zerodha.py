@@ -267,6 +267,46 @@ async def t_spread (ctx):
         check (rc == 0, "daemon exited %s" % rc)
 
 
+@tap.case ("GET_OPTION_CHAIN on ZERODHA: legs from the instruments dump, updates as the sim sent "
+           "them, shared, released", timeout=90)
+async def t_chain (ctx):
+    status, _, doc = await h.aget_json (ctx.d.url ("/ws/symbols"))
+    expiry = h.chain_expiry (doc ["providers"] ["ZERODHA"], "BANKNIFTY")
+
+    async def upstream ():
+        state = await asyncio.to_thread (sim_call, ctx.sim, "/_sim/state", "GET")
+        return sum (conn ["tokens"] for conn in state ["connections"])
+
+    async def sim_price (tick):
+        last = await asyncio.to_thread (sim_call, ctx.sim, "/_sim/last?token=%s"
+                                        % tick ["data"] ["token"], "GET")
+        return last ["price"]
+
+    await h.option_chain_round_trip (ctx.d, "ZERODHA", "BANKNIFTY", 100, expiry, upstream,
+                                     sim_price)
+
+
+@tap.case ("GET_OPTION_CHAIN of an expiry the dump does not list: every leg null, only the "
+           "underlying upstream", timeout=30)
+async def t_chain_unlisted (ctx):
+    async def upstream ():
+        state = await asyncio.to_thread (sim_call, ctx.sim, "/_sim/state", "GET")
+        return sum (conn ["tokens"] for conn in state ["connections"])
+    base = await upstream ()
+    c = await h.client (ctx.d, "chain-unlisted")
+    await c.send ({"type": "GET_OPTION_CHAIN", "id": "u", "symbol": "NIFTY", "expiry": "2031-01-02",
+                   "strikes": 4, "provider": "ZERODHA"})
+    snap = await c.expect (lambda m: m.get ("type") == "OPTION_CHAIN", 10, "OPTION_CHAIN")
+    check (len (snap ["strikes"]) == 4 and all (r ["CE"] is None and r ["PE"] is None
+                                                for r in snap ["strikes"]), h.short (snap))
+    check (snap ["underlying"] ["symbol"] == "NIFTY 50", h.short (snap ["underlying"]))
+    got = await h.upstream_settles (upstream, base + 1)
+    check (got == base + 1, "upstream holds %d, want %d + 1 (the underlying)" % (got, base))
+    await c.close ()
+    got = await h.upstream_settles (upstream, base)
+    check (got == base, "after the client left upstream holds %d, want %d" % (got, base))
+
+
 @tap.case ("a wrong access token: AUTH_FAILED, and the refused upgrade is not retried in a loop", timeout=30)
 async def t_bad_token (ctx):
     sim, d = await asyncio.to_thread (start_pair, "badtoken", token="wrong")

@@ -53,7 +53,7 @@ STOP_TIMEOUT = 10.0
 SIM_SYMBOLS = ["NIFTY-I", "BANKNIFTY-I", "NIFTY 50", "NIFTY BANK", "RELIANCE"]
 
 #  Types tickmux pushes without being asked; everything else is a reply to a request
-PUSH_TYPES = ("MARKET_DATA", "PROVIDER_STATUS")
+PUSH_TYPES = ("MARKET_DATA", "PROVIDER_STATUS", "OPTION_CHAIN_UPDATE")
 
 
 class CaseFailure (AssertionError):
@@ -127,7 +127,8 @@ def schema_errors (name, instance, ref=None):
 
 _OUT_DEFS = {"SUBSCRIBED": "subscribed", "UNSUBSCRIBED": "unsubscribed",
              "MARKET_DATA": "market_data", "PROVIDER_STATUS": "provider_status",
-             "PONG": "pong", "ERROR": "error"}
+             "PONG": "pong", "ERROR": "error", "OPTION_CHAIN": "option_chain",
+             "OPTION_CHAIN_UPDATE": "option_chain_update"}
 
 
 def out_errors (msg):
@@ -767,6 +768,136 @@ def check_contiguous (ticks, what):
     for a, b in zip (ticks, ticks [1:]):
         check (b ["seq"] == a ["seq"] + 1,
                "%s: seq %d then %d (expected %d)" % (what, a ["seq"], b ["seq"], a ["seq"] + 1))
+
+
+# ----------------------------------------------------------------------------------------
+#  Option chains (issue 4), the same round trip through every provider that lists options
+
+def chain_expiry (symbols, root):
+    """The expiry (YYYY-MM-DD) of the first option of root among canonical symbols."""
+    for name in symbols:
+        m = re.fullmatch (re.escape (root) + r"(\d\d)(\d\d)(\d\d)\d+(?:\.\d+)?(CE|PE)", name)
+        if m:
+            return "20%s-%s-%s" % m.group (1, 2, 3)
+    fail ("no %s option among %d symbols" % (root, len (symbols)))
+
+
+def chain_leg_name (root, expiry, strike, kind):
+    strike_text = ("%.4f" % strike).rstrip ("0").rstrip (".")
+    return "%s%s%s%s" % (root, expiry [2:].replace ("-", ""), strike_text, kind)
+
+
+async def option_chain_round_trip (d, provider, root, step, expiry, upstream, sim_price,
+                                   strikes=6):
+    """GET_OPTION_CHAIN on provider: the snapshot around the money with every leg priced, the
+    1 + 2 x strikes symbols upstream, updates of CE, PE and the underlying whose values are the
+    provider's (sim_price (MARKET_DATA) gives the sim's last price of that tick's instrument),
+    a second client sharing the chain, UNSUBSCRIBE, and the upstream symbols released when the
+    last holder goes. upstream () counts the symbols the sim has subscribed."""
+    base = await upstream ()
+    c1 = await client (d, "chain-1")
+    await c1.send ({"type": "GET_OPTION_CHAIN", "id": "oc1", "symbol": root, "expiry": expiry,
+                    "strikes": strikes, "provider": provider})
+    snap = await c1.expect (lambda m: m.get ("type") == "OPTION_CHAIN", 15, "OPTION_CHAIN")
+    check (snap ["id"] == "oc1" and snap ["provider"] == provider and snap ["symbol"] == root
+           and snap ["expiry"] == expiry and snap ["strike_step"] == step,
+           "snapshot header: %s" % short (snap))
+    rows = snap ["strikes"]
+    atm = snap ["atm_strike"]
+    check (len (rows) == strikes, "%d strikes, asked %d" % (len (rows), strikes))
+    check (atm % step == 0 and rows [strikes // 2] ["strike"] == atm, "ATM %s in %s"
+           % (atm, [r ["strike"] for r in rows]))
+    check (all (b ["strike"] - a ["strike"] == step for a, b in zip (rows, rows [1:])),
+           "strikes %s are not %s apart" % ([r ["strike"] for r in rows], step))
+    spot = snap ["underlying"] ["last_price"]
+    check (abs (spot - atm) <= 2 * step, "ATM %s is far from the underlying's %s" % (atm, spot))
+    legs = {}
+    for row in rows:
+        for kind in ("CE", "PE"):
+            leg = row [kind]
+            want = chain_leg_name (root, expiry, row ["strike"], kind)
+            check (leg is not None and leg ["symbol"] == want, "%s %s leg %s, want %s"
+                   % (row ["strike"], kind, short (leg), want))
+            check ("last_price" in leg and leg ["last_price"] > 0, "%s has no price in the "
+                   "snapshot: %s" % (want, short (leg)))
+            legs [(row ["strike"], kind)] = want
+    total = await upstream_settles (upstream, base + 2 * strikes + 1)
+    check (total == base + 2 * strikes + 1, "upstream holds %d symbols, want %d + %d"
+           % (total, base, 2 * strikes + 1))
+
+    #  Updates: each leg's data is the provider's tick, the same the symbol's own stream
+    #  carries, and that tick's values are the sim's
+    atm_call = legs [(atm, "CE")]
+    await subscribe (c1, atm_call, provider)
+    kinds = set ()
+    matched = False
+    deadline = time.monotonic () + 20
+    pending = None
+    while not (matched and kinds >= {"CE", "PE", "underlying"}) and time.monotonic () < deadline:
+        m = await c1.expect (lambda m: m.get ("type") in ("OPTION_CHAIN_UPDATE", "MARKET_DATA"),
+                             10, "chain updates")
+        if m ["type"] == "OPTION_CHAIN_UPDATE":
+            check (m ["provider"] == provider and m ["symbol"] == root and m ["expiry"] == expiry,
+                   "update header %s" % short (m))
+            if "underlying" in m:
+                kinds.add ("underlying")
+                continue
+            kinds.add (m ["option_type"])
+            want = legs.get ((m ["strike"], m ["option_type"]))
+            check (want == m ["data"] ["symbol"], "update for %s at %s %s" % (
+                   m ["data"] ["symbol"], m ["strike"], m ["option_type"]))
+            if want == atm_call:
+                pending = m ["data"]
+        elif m ["symbol"] == atm_call and pending is not None:
+            tick = m ["data"]
+            for key in ("last_price", "volume", "oi", "exchange_ts"):
+                check (pending.get (key) == tick.get (key), "chain %s %s, MARKET_DATA %s" % (
+                       key, pending.get (key), tick.get (key)))
+            pending = None
+            price = await sim_price (m)
+            matched = matched or (price is not None and abs (price - tick ["last_price"]) < 1e-9)
+    check (kinds >= {"CE", "PE", "underlying"}, "updates seen: %s" % sorted (kinds))
+    check (matched, "no update of %s carried the sim's last price" % atm_call)
+
+    #  A second client shares the chain: its snapshot at once, the same strikes
+    c2 = await client (d, "chain-2")
+    await c2.send ({"type": "GET_OPTION_CHAIN", "symbol": root, "expiry": expiry,
+                    "strikes": strikes, "provider": provider})
+    snap2 = await c2.expect (lambda m: m.get ("type") == "OPTION_CHAIN", 3, "the shared chain")
+    check ([r ["strike"] for r in snap2 ["strikes"]] == [r ["strike"] for r in rows]
+           and "id" not in snap2, "shared snapshot %s" % short (snap2))
+    check (await upstream () == total, "a shared chain asked for more upstream")
+
+    #  UNSUBSCRIBE: the reply, then no more updates; the legs stay up for the other client
+    reply = await c1.request ({"type": "UNSUBSCRIBE", "id": "u1", "option_chain": root,
+                               "expiry": expiry, "provider": provider})
+    check (reply == {"type": "UNSUBSCRIBED", "id": "u1", "provider": provider,
+                     "option_chain": root, "expiry": expiry}, "UNSUBSCRIBED: %s" % short (reply))
+    await c1.ping ()
+    late = [m for m in await c1.during (1.0) if m.get ("type") == "OPTION_CHAIN_UPDATE"]
+    check (not late, "%d updates after UNSUBSCRIBE" % len (late))
+    reply = await c1.request ({"type": "UNSUBSCRIBE", "id": "u2", "option_chain": root,
+                               "expiry": expiry, "provider": provider})
+    check (reply ["type"] == "ERROR" and reply ["code"] == "NOT_SUBSCRIBED", short (reply))
+    reply = await c1.request ({"type": "GET_OPTION_CHAIN", "id": "x", "symbol": "NOPE",
+                               "expiry": expiry, "provider": provider})
+    check (reply ["type"] == "ERROR" and reply ["code"] == "UNKNOWN_SYMBOL", short (reply))
+    check (await upstream () == total, "the other client's chain lost its legs")
+    await c2.expect (lambda m: m.get ("type") == "OPTION_CHAIN_UPDATE", 10, "c2's updates")
+    #  The last holders go (c1 still holds the ATM call as a symbol): everything is released
+    await c2.close ()
+    await c1.close ()
+    left = await upstream_settles (upstream, base)
+    check (left == base, "after both clients left upstream holds %d, want %d" % (left, base))
+
+
+async def upstream_settles (upstream, want, timeout=10.0):
+    deadline = time.monotonic () + timeout
+    while True:
+        got = await upstream ()
+        if got == want or time.monotonic () > deadline:
+            return got
+        await asyncio.sleep (0.2)
 
 
 # ----------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@
 
 #include "tickmux.h"
 #include "protocol.h"
+#include "chain.h"
 
 int
     LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
@@ -40,7 +41,16 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     int rc = tm_request_parse (text, size, &s_req, &code, message, sizeof message);
     if (rc == 0) {
         if (s_req.type != TM_REQ_SUBSCRIBE && s_req.type != TM_REQ_UNSUBSCRIBE
-        &&  s_req.type != TM_REQ_PING)
+        &&  s_req.type != TM_REQ_PING && s_req.type != TM_REQ_OPTION_CHAIN)
+            abort ();
+        //  An option chain request names one root, a real date and, to get one, a width
+        int year, month, day;
+        if (s_req.option_chain
+        &&  (s_req.symbols_count != 1
+             || tm_option_expiry_parse (s_req.expiry, &year, &month, &day) != 0))
+            abort ();
+        if ((s_req.type == TM_REQ_OPTION_CHAIN) != (s_req.option_chain && s_req.strikes > 0)
+        ||  s_req.strikes > TM_CHAIN_STRIKES_MAX)
             abort ();
         if (s_req.symbols_count > TM_REQ_SYMBOLS_MAX || !s_req.root)
             abort ();
