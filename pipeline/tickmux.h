@@ -52,6 +52,7 @@
 #include "tick.h"
 #include "status.h"
 #include "route.h"
+#include "failover.h"
 #include "option.h"
 #include "config.h"
 
