@@ -2,6 +2,7 @@
 
 #include "tickmux.h"
 #include <time.h>
+#include <ctype.h>
 
 static int64_t s_offset_ns;         //  Fake minus real, ns; 0 when real
 static bool s_fake;                 //  A fake start is in force
@@ -27,10 +28,68 @@ s_days_from_civil (int64_t y, unsigned m, unsigned d)
     return era * 146097 + (int64_t) doe - 719468;
 }
 
+//  The "@REAL" suffix of an anchored start: seconds since the epoch, with up to 9 decimals.
+//  Returns 0 and sets *ns, or -1.
+static int
+s_parse_anchor (const char *text, int64_t *ns)
+{
+    char *end;
+    errno = 0;
+    long long secs = strtoll (text, &end, 10);
+    if (end == text || errno || secs < 0 || secs >= 9200000000LL || !isdigit ((unsigned char) *text))
+        return -1;
+    int64_t frac = 0;
+    if (*end == '.') {
+        const char *p = end + 1;
+        int digits = 0;
+        for (; isdigit ((unsigned char) *p) && digits < 9; p++, digits++)
+            frac = frac * 10 + (*p - '0');
+        if (digits == 0 || *p)
+            return -1;
+        for (; digits < 9; digits++)
+            frac *= 10;
+        end = (char *) p;
+    }
+    if (*end)
+        return -1;
+    *ns = (int64_t) secs * 1000000000 + frac;
+    return 0;
+}
+
+//  Split "FAKE@REAL": copy FAKE into buf, point *anchor at REAL (or NULL without one)
+static int
+s_split (const char *text, char *buf, size_t size, const char **anchor)
+{
+    const char *at = strchr (text, '@');
+    size_t len = at ? (size_t) (at - text) : strlen (text);
+    if (len >= size)
+        return -1;
+    memcpy (buf, text, len);
+    buf [len] = '\0';
+    *anchor = at ? at + 1 : NULL;
+    return 0;
+}
+
+static int s_parse_start (const char *text, int64_t *ns);
+
 int
 tm_clock_parse (const char *text, int64_t *ns)
 {
     if (!text || !*text || !ns)
+        return -1;
+    char start [64];
+    const char *anchor;
+    int64_t anchor_ns;
+    if (s_split (text, start, sizeof start, &anchor)
+    ||  (anchor && s_parse_anchor (anchor, &anchor_ns)))
+        return -1;
+    return s_parse_start (start, ns);
+}
+
+static int
+s_parse_start (const char *text, int64_t *ns)
+{
+    if (!*text)
         return -1;
     char *end;
     //  Plain seconds since the epoch
@@ -78,13 +137,20 @@ tm_clock_set_fake (const char *text, char *err, size_t err_size)
         s_offset_ns = 0;
         return 0;
     }
-    int64_t start;
+    int64_t start, anchor_ns = 0;
+    char buf [64];
+    const char *anchor = NULL;
     if (tm_clock_parse (text, &start)) {
         snprintf (err, err_size, "fake_time '%s': expected seconds since the epoch or "
-                  "YYYY-MM-DDTHH:MM:SS followed by Z or +HH:MM", text);
+                  "YYYY-MM-DDTHH:MM:SS followed by Z or +HH:MM, optionally @ the real "
+                  "epoch seconds it stands for", text);
         return -1;
     }
-    s_offset_ns = start - s_real_ns ();
+    s_split (text, buf, sizeof buf, &anchor);
+    if (anchor)
+        s_parse_anchor (anchor, &anchor_ns);
+    //  Anchored: every process given the same text agrees on the time, whenever it started
+    s_offset_ns = start - (anchor ? anchor_ns : s_real_ns ());
     s_fake = true;
     return 0;
 }

@@ -13,6 +13,9 @@
 
 //  Set the fake start from text: an integer of seconds since the epoch ("1767583800"), or
 //  ISO 8601 UTC / with an offset ("2026-01-05T09:15:00Z", "2026-01-05T09:15:00+05:30").
+//  Either may end in "@REAL", the real epoch seconds (decimals allowed) the fake start stands
+//  for, so processes started at different times share one fake clock (a test's daemon and
+//  simulators, a simulator restarted); without it the fake start is "now".
 //  NULL or "" restores the real clock. Returns 0, or -1 and writes why into err.
 int
     tm_clock_set_fake (const char *text, char *err, size_t err_size);

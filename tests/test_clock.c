@@ -128,6 +128,32 @@ test_fake (void)
     CU_ASSERT (llabs (tm_clock_now_ns () / S_NS - (int64_t) time (NULL)) <= 3);
 }
 
+//  "FAKE@REAL": the fake start stands for a given real instant, so two processes agree
+static void
+test_anchored (void)
+{
+    char err [256] = "";
+    int64_t real = s_real_ns ();
+    char text [96];
+    //  The real instant 10.5 s ago was the fake 09:15:00: the clock reads about 09:15:10.5
+    snprintf (text, sizeof text, "2026-01-05T09:15:00+05:30@%" PRId64 ".5",
+              real / S_NS - 10);
+    CU_ASSERT (tm_clock_set_fake (text, err, sizeof err) == 0);
+    int64_t want = 1767584700 * S_NS + (real - (real / S_NS - 10) * S_NS) - S_NS / 2;
+    int64_t now = tm_clock_now_ns ();
+    CU_ASSERT (now >= want && now < want + S_NS);
+    int64_t ns;
+    CU_ASSERT (tm_clock_parse (text, &ns) == 0 && ns == 1767584700 * S_NS);
+    CU_ASSERT (tm_clock_parse ("1767583800@1764700000", &ns) == 0 && ns == 1767583800 * S_NS);
+    const char *bad [] = { "1767583800@", "1767583800@x", "1767583800@1.", "1767583800@-5",
+                           "1767583800@1.1234567890", "@1764700000", "1767583800@1@2", NULL };
+    for (const char **b = bad; *b; b++) {
+        CU_ASSERT (tm_clock_parse (*b, &ns) == -1);
+        CU_ASSERT (tm_clock_set_fake (*b, err, sizeof err) == -1);
+    }
+    CU_ASSERT (tm_clock_set_fake (NULL, err, sizeof err) == 0);
+}
+
 //  The monotonic clock is not the date and is not moved by a fake start.
 static void
 test_mono (void)
@@ -150,6 +176,7 @@ tm_clock_tests (void)
     if (!suite
     ||  !CU_add_test (suite, "parse seconds and ISO 8601", test_parse)
     ||  !CU_add_test (suite, "fake start runs at the real rate", test_fake)
+    ||  !CU_add_test (suite, "fake start anchored at a real instant", test_anchored)
     ||  !CU_add_test (suite, "monotonic clock unaffected", test_mono))
         return -1;
     return 0;
