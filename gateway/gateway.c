@@ -516,6 +516,41 @@ s_handle_order (self_t *self, zframe_t *body)
     s_frame_unref (&frame);
 }
 
+//  FAILOVER / GAP of a symbol's ALL stream, to the clients subscribed to it there. Rare and
+//  each one matters, so they travel as replies: never dropped from a queue.
+static void
+s_handle_event (self_t *self, zframe_t *body)
+{
+    tm_failover_event_t event;
+    int64_t ts;
+    if (tm_event_decode (zframe_data (body), zframe_size (body), &event, &ts)) {
+        self->malformed++;
+        return;
+    }
+    s_topic_t *topic = s_topic_get (self, TM_STREAM_ALL, event.symbol);
+    if (!topic || topic->subs_count == 0)
+        return;
+    json_t *out;
+    if (event.kind == TM_FAILOVER_EVENT_SWITCH)
+        out = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:I}", "type", "FAILOVER",
+                         "symbol", event.symbol, "from", event.from, "to", event.to,
+                         "reason", event.reason, "ts", (json_int_t) ts);
+    else
+        out = json_pack ("{s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "type", "GAP",
+                         "symbol", event.symbol, "from", event.from, "to", event.to,
+                         "since_ts", (json_int_t) event.since_ts,
+                         "until_ts", (json_int_t) event.until_ts, "ts", (json_int_t) ts);
+    char *text = out ? json_dumps (out, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    json_decref (out);
+    if (!text)
+        return;
+    s_frame_t *frame = s_frame_new (text, strlen (text), true, -1);
+    free (text);
+    for (size_t i = 0; i < topic->subs_count; i++)
+        s_session_send (topic->subs [i], frame);
+    s_frame_unref (&frame);
+}
+
 static void
 s_handle_bus_message (self_t *self, zmsg_t *msg, bool from_norm)
 {
@@ -529,6 +564,12 @@ s_handle_bus_message (self_t *self, zmsg_t *msg, bool from_norm)
     if (zframe_size (topic) >= status_len
     &&  memcmp (zframe_data (topic), TM_TOPIC_STATUS, status_len) == 0) {
         s_handle_status (self, body);
+        return;
+    }
+    size_t event_len = strlen (TM_TOPIC_EVENT);
+    if (zframe_size (topic) >= event_len
+    &&  memcmp (zframe_data (topic), TM_TOPIC_EVENT, event_len) == 0) {
+        s_handle_event (self, body);
         return;
     }
     size_t order_len = strlen (TM_TOPIC_ORDER);
@@ -1378,7 +1419,7 @@ s_self_new (zsock_t *pipe, const tm_config_t *config)
     self->pipe = pipe;
     self->config = config;
     self->norm = tm_bus_sub_new (TM_TOPIC_MD, TM_TOPIC_STATUS, TM_TOPIC_ORDER, NULL);
-    self->md = tm_bus_sub_new (TM_TOPIC_MD, NULL);
+    self->md = tm_bus_sub_new (TM_TOPIC_MD, TM_TOPIC_EVENT, NULL);
     self->demand = zsock_new (ZMQ_DEALER);
     assert (self->demand);
     zsock_set_sndhwm (self->demand, TM_DEMAND_HWM);

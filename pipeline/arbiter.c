@@ -3,6 +3,8 @@
 #include "tickmux.h"
 #include "arbiter.h"
 
+#define S_CHECK_NS      (10 * 1000000)  //  How often every symbol is judged again
+
 typedef struct {
     zsock_t *pipe;                  //  Actor command pipe
     zsock_t *norm;                  //  SUB to the normalizer: ticks and status
@@ -13,10 +15,12 @@ typedef struct {
     zpoller_t *poller;              //  Pipe and norm
     const tm_config_t *config;      //  Borrowed from main
     tm_state_t states [TM_PROVIDERS_MAX];   //  Last reported state per provider
+    tm_failover_t *failover;        //  Which provider feeds each symbol, what goes out
+    int64_t next_check;             //  Monotonic ns of the next tm_failover_check
     zhashx_t *seqs;                 //  symbol -> uint64_t * last ALL seq (owned)
     tm_tick_t in [TM_BATCH_MAX];    //  Decoded batch
-    tm_tick_t out [TM_BATCH_MAX];   //  Ticks chosen for ALL
     msgpack_sbuffer buf;            //  Scratch for encoding
+    uint64_t events;                //  FAILOVER and GAP events published
     uint64_t ticks_out;             //  Ticks published on ALL
     uint64_t malformed;             //  Messages that did not decode
     uint64_t send_failures;         //  Messages the PUB refused
@@ -42,6 +46,7 @@ s_self_new (zsock_t *pipe, const tm_config_t *config)
     for (size_t i = 0; i < TM_PROVIDERS_MAX; i++)
         self->states [i] = TM_STATE_CONNECTING;
     self->seqs = tm_seqs_new ();
+    self->failover = tm_failover_new (config->routes, &config->failover);
     self->poller = zpoller_new (pipe, self->norm, self->demand, NULL);
     zpoller_set_nonstop (self->poller, true);
     msgpack_sbuffer_init (&self->buf);
@@ -62,9 +67,43 @@ s_self_destroy (self_t **self_p)
             zframe_destroy (&self->peers [i]);
         }
         zhashx_destroy (&self->seqs);
+        tm_failover_destroy (&self->failover);
         msgpack_sbuffer_destroy (&self->buf);
         free (self);
         *self_p = NULL;
+    }
+}
+
+//  Publish what the failover table released: ticks on ALL with the stream's own gap-free
+//  seq, in batches of TM_BATCH_MAX, then its events
+static void
+s_flush (self_t *self)
+{
+    size_t count;
+    tm_tick_t *out = tm_failover_output (self->failover, &count);
+    int64_t now = tm_clock_now_ns ();
+    for (size_t i = 0; i < count; i++) {
+        snprintf (out [i].stream, sizeof out [i].stream, "%s", TM_STREAM_ALL);
+        out [i].seq = tm_seqs_next (self->seqs, out [i].symbol);
+        out [i].pub_ts = now;
+    }
+    for (size_t at = 0; at < count; at += TM_BATCH_MAX) {
+        size_t n = count - at < TM_BATCH_MAX ? count - at : TM_BATCH_MAX;
+        if (tm_tick_publish (self->md, TM_TOPIC_MD, out + at, n, &self->buf))
+            self->send_failures++;
+        else
+            self->ticks_out += n;
+    }
+    tm_failover_output_clear (self->failover);
+    tm_failover_event_t event;
+    while (tm_failover_next_event (self->failover, &event)) {
+        if (event.kind == TM_FAILOVER_EVENT_SWITCH)
+            zsys_info ("arbiter: %s from %s to %s (%s)", event.symbol, event.from, event.to,
+                       event.reason);
+        if (tm_event_publish (self->md, &event, now, &self->buf))
+            self->send_failures++;
+        else
+            self->events++;
     }
 }
 
@@ -76,26 +115,10 @@ s_handle_ticks (self_t *self, zframe_t *body)
         self->malformed++;
         return;
     }
-    int64_t now = tm_clock_now_ns ();
-    size_t chosen = 0;
-    for (size_t i = 0; i < count; i++) {
-        tm_tick_t *tick = &self->in [i];
-        int provider = tm_routes_provider_index (self->config->routes, tick->provider);
-        if (provider < 0
-        ||  tm_routes_pick (self->config->routes, tick->symbol, self->states) != provider)
-            continue;
-        tm_tick_t *out = &self->out [chosen++];
-        *out = *tick;
-        snprintf (out->stream, sizeof out->stream, "%s", TM_STREAM_ALL);
-        out->seq = tm_seqs_next (self->seqs, out->symbol);
-        out->pub_ts = now;
-    }
-    if (chosen == 0)
-        return;
-    if (tm_tick_publish (self->md, TM_TOPIC_MD, self->out, chosen, &self->buf))
-        self->send_failures++;
-    else
-        self->ticks_out += chosen;
+    int64_t mono = tm_clock_mono_ns ();
+    for (size_t i = 0; i < count; i++)
+        tm_failover_tick (self->failover, &self->in [i], mono);
+    s_flush (self);
 }
 
 static void
@@ -112,6 +135,9 @@ s_handle_status (self_t *self, zframe_t *body)
     if (self->states [provider] != status.state)
         zsys_info ("arbiter: provider=%s state=%s", status.provider, tm_state_name (status.state));
     self->states [provider] = status.state;
+    tm_failover_status (self->failover, (size_t) provider, status.state, status.messages,
+                        status.errors, tm_clock_mono_ns ());
+    s_flush (self);
 }
 
 static void
@@ -292,8 +318,16 @@ tm_arbiter_actor (zsock_t *pipe, void *args)
     self_t *self = s_self_new (pipe, (const tm_config_t *) args);
     if (tm_actor_handshake (pipe, s_start, self))
         self->terminated = true;
+    self->next_check = tm_clock_mono_ns () + S_CHECK_NS;
     while (!self->terminated) {
-        void *which = zpoller_wait (self->poller, -1);
+        int64_t wait_ms = (self->next_check - tm_clock_mono_ns ()) / 1000000;
+        void *which = zpoller_wait (self->poller, wait_ms > 0 ? (int) wait_ms : 0);
+        int64_t mono = tm_clock_mono_ns ();
+        if (mono >= self->next_check) {
+            tm_failover_check (self->failover, mono);
+            s_flush (self);
+            self->next_check = mono + S_CHECK_NS;
+        }
         if (which == self->pipe)
             s_handle_pipe (self);
         else
@@ -303,7 +337,8 @@ tm_arbiter_actor (zsock_t *pipe, void *args)
         if (which == self->demand)
             s_handle_demand (self);
     }
-    zsys_info ("arbiter: stopped ticks_out=%" PRIu64 " malformed=%" PRIu64,
-               self->ticks_out, self->malformed);
+    zsys_info ("arbiter: stopped ticks_out=%" PRIu64 " dropped=%" PRIu64 " switches=%" PRIu64
+               " malformed=%" PRIu64, self->ticks_out, tm_failover_dropped (self->failover),
+               tm_failover_switches (self->failover), self->malformed);
     s_self_destroy (&self);
 }

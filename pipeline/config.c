@@ -27,6 +27,11 @@ static const s_key_t s_provider_keys [] = {
     { "api_url", "an http:// or https:// URL" },
     { NULL, NULL }
 };
+static const s_key_t s_arbiter_keys [] = {
+    { "hold_down", "milliseconds" }, { "stale_floor", "milliseconds" },
+    { "stale_factor", "a number of mean intervals" }, { "error_rate", "a share, 0 to 1" },
+    { NULL, NULL }
+};
 static const s_key_t s_option_keys [] = {
     { "name", "an option root, as option symbols begin" },
     { "underlying", "the symbol carrying the underlying's price" },
@@ -171,6 +176,50 @@ s_load_provider (tm_config_t *self, zconfig_t *section, char *err, size_t err_si
     return 0;
 }
 
+//  Parse a number in [min, max]. Returns 0 or -1 with err naming key and value.
+static int
+s_parse_double (const char *section, const char *key, const char *value, double min,
+                double max, double *out, char *err, size_t err_size)
+{
+    char *end;
+    double v = strtod (value, &end);
+    if (!*value || *end || !(v >= min) || !(v <= max)) {
+        snprintf (err, err_size, "config: %s/%s = '%s': expected a number from %g to %g",
+                  section, key, value, min, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int
+s_load_arbiter (tm_config_t *self, zconfig_t *section, char *err, size_t err_size)
+{
+    if (s_check_keys (section, s_arbiter_keys, err, err_size))
+        return -1;
+    tm_failover_config_t *f = &self->failover;
+    const char *value;
+    uint64_t v;
+    if ((value = zconfig_get (section, "hold_down", NULL))) {
+        if (s_parse_uint ("arbiter", "hold_down", value, 0, 3600000, &v, err, err_size))
+            return -1;
+        f->hold_down_ns = (int64_t) v * 1000000;
+    }
+    if ((value = zconfig_get (section, "stale_floor", NULL))) {
+        if (s_parse_uint ("arbiter", "stale_floor", value, 10, 600000, &v, err, err_size))
+            return -1;
+        f->stale_floor_ns = (int64_t) v * 1000000;
+    }
+    if ((value = zconfig_get (section, "stale_factor", NULL))
+    &&  s_parse_double ("arbiter", "stale_factor", value, 1, 1000, &f->stale_factor,
+                        err, err_size))
+        return -1;
+    if ((value = zconfig_get (section, "error_rate", NULL))
+    &&  s_parse_double ("arbiter", "error_rate", value, 0, 1, &f->error_rate, err, err_size))
+        return -1;
+    return 0;
+}
+
 //  An option block: a new root, or new values for one already known (a default included)
 static int
 s_load_option (tm_config_t *self, zconfig_t *section, char *err, size_t err_size)
@@ -232,6 +281,10 @@ s_config_from (zconfig_t *root, char *err, size_t err_size)
     self->max_subscriptions = TM_DEFAULT_MAX_SUBS;
     self->max_message = TM_DEFAULT_MAX_MESSAGE;
     self->queue_bytes = TM_DEFAULT_QUEUE_BYTES;
+    self->failover = (tm_failover_config_t) {
+        (int64_t) TM_FAILOVER_HOLD_DOWN_MS * 1000000, (int64_t) TM_FAILOVER_STALE_FLOOR_MS * 1000000,
+        TM_FAILOVER_STALE_FACTOR, TM_FAILOVER_ERROR_RATE
+    };
     self->options_count = sizeof s_default_options / sizeof s_default_options [0];
     memcpy (self->options, s_default_options, sizeof s_default_options);
     zconfig_t *section;
@@ -297,9 +350,14 @@ s_config_from (zconfig_t *root, char *err, size_t err_size)
                 goto failed;
         }
         else
+        if (strcmp (name, "arbiter") == 0) {
+            if (s_load_arbiter (self, section, err, err_size))
+                goto failed;
+        }
+        else
         if (strcmp (name, "route") != 0) {
             snprintf (err, err_size, "config: unknown section '%s' (expected one of: tickmux, "
-                      "gateway, provider, option, route)", name);
+                      "gateway, provider, arbiter, option, route)", name);
             goto failed;
         }
     }

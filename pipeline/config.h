@@ -39,6 +39,7 @@ typedef struct {
     size_t providers_count;         //  Entries in providers
     tm_provider_config_t providers [TM_PROVIDERS_MAX];
     tm_routes_t *routes;            //  Route table over the providers (owned)
+    tm_failover_config_t failover;  //  The arbiter's rules (arbiter block)
     size_t options_count;           //  Entries in options
     tm_option_root_t options [TM_OPTION_ROOTS_MAX];   //  Option chain roots (option blocks)
 } tm_config_t;

@@ -53,6 +53,7 @@
 #include "status.h"
 #include "route.h"
 #include "failover.h"
+#include "event.h"
 #include "option.h"
 #include "config.h"
 

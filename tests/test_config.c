@@ -156,6 +156,11 @@ static const char *s_full =
     "    name = SIM2\n"
     "    kind = SIM\n"
     "    seed = 8\n"
+    "arbiter\n"
+    "    hold_down = 2500\n"
+    "    stale_floor = 400\n"
+    "    stale_factor = 8.5\n"
+    "    error_rate = 0.25\n"
     "route\n"
     "    symbol = \"NIFTY 50\"\n"
     "    providers = \"SIM2,SIM\"\n"
@@ -190,6 +195,10 @@ test_every_key (void)
     CU_ASSERT (config->providers [1].rate == TM_DEFAULT_SIM_RATE);
     CU_ASSERT (config->providers [1].symbols == 0);
     CU_ASSERT (tm_config_provider_index (config, "SIM2") == 1);
+    CU_ASSERT (config->failover.hold_down_ns == 2500 * 1000000LL);
+    CU_ASSERT (config->failover.stale_floor_ns == 400 * 1000000LL);
+    CU_ASSERT (config->failover.stale_factor == 8.5);
+    CU_ASSERT (config->failover.error_rate == 0.25);
 
     //  The routes are in the table, over the providers in config order
     CU_ASSERT_PTR_NOT_NULL_FATAL (config->routes);
@@ -272,6 +281,12 @@ test_bad_values (void)
           { "name", "THIS_NAME_IS_TOO_LONG" } },
         { "provider\n    kind = SIM\n    name = ALL\n", { "name", "ALL" } },
         { "tickmux\n    fake_time = yesterday\n", { "fake_time", "yesterday" } },
+        { "arbiter\n    hold_down = -1\n", { "hold_down", "-1" } },
+        { "arbiter\n    stale_floor = 5\n", { "stale_floor", "5" } },
+        { "arbiter\n    stale_factor = 0.5\n", { "stale_factor", "0.5" } },
+        { "arbiter\n    error_rate = 2\n", { "error_rate", "2" } },
+        { "arbiter\n    error_rate = lots\n", { "error_rate", "lots" } },
+        { "arbiter\n    holddown = 5\n", { "holddown" } },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++)
         s_refuse (cases [i].text, cases [i].named, __LINE__);

@@ -270,6 +270,38 @@ test_error_rate (void)
     s_teardown ();
 }
 
+//  The event record: round trip, and every truncation refused
+static void
+test_event_codec (void)
+{
+    tm_failover_event_t event = { TM_FAILOVER_EVENT_GAP, "NIFTY-I", "TRUEDATA", "ZERODHA",
+                                  "STANDBY_OVERFLOW", 11, 22 };
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init (&buf);
+    CU_ASSERT (tm_event_encode (&event, 33, &buf) == 0);
+    tm_failover_event_t back;
+    int64_t ts;
+    CU_ASSERT_FATAL (tm_event_decode (buf.data, buf.size, &back, &ts) == 0);
+    CU_ASSERT (back.kind == TM_FAILOVER_EVENT_GAP && ts == 33);
+    CU_ASSERT_STRING_EQUAL (back.symbol, "NIFTY-I");
+    CU_ASSERT_STRING_EQUAL (back.from, "TRUEDATA");
+    CU_ASSERT_STRING_EQUAL (back.to, "ZERODHA");
+    CU_ASSERT_STRING_EQUAL (back.reason, "STANDBY_OVERFLOW");
+    CU_ASSERT (back.since_ts == 11 && back.until_ts == 22);
+    for (size_t cut = 0; cut < buf.size; cut++)
+        CU_ASSERT (tm_event_decode (buf.data, cut, &back, &ts) == TM_MALFORMED);
+    //  A tick body is not an event
+    tm_tick_t tick;
+    memset (&tick, 0, sizeof tick);
+    strcpy (tick.stream, "ALL");
+    strcpy (tick.provider, "A");
+    strcpy (tick.symbol, "X");
+    msgpack_sbuffer_clear (&buf);
+    CU_ASSERT (tm_tick_encode (&tick, 1, &buf) == 0);
+    CU_ASSERT (tm_event_decode (buf.data, buf.size, &back, &ts) == TM_MALFORMED);
+    msgpack_sbuffer_destroy (&buf);
+}
+
 int
 tm_failover_tests (void)
 {
@@ -279,7 +311,8 @@ tm_failover_tests (void)
     ||  !CU_add_test (suite, "disconnect, hold-down, back", test_disconnect_and_back)
     ||  !CU_add_test (suite, "standby ticks replayed; GAP past the ring", test_standby_replay_and_gap)
     ||  !CU_add_test (suite, "stale against the other provider, never for quiet", test_symbol_stale)
-    ||  !CU_add_test (suite, "error rate", test_error_rate))
+    ||  !CU_add_test (suite, "error rate", test_error_rate)
+    ||  !CU_add_test (suite, "event record codec", test_event_codec))
         return -1;
     return 0;
 }

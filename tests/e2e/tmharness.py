@@ -53,7 +53,7 @@ STOP_TIMEOUT = 10.0
 SIM_SYMBOLS = ["NIFTY-I", "BANKNIFTY-I", "NIFTY 50", "NIFTY BANK", "RELIANCE"]
 
 #  Types tickmux pushes without being asked; everything else is a reply to a request
-PUSH_TYPES = ("MARKET_DATA", "PROVIDER_STATUS", "OPTION_CHAIN_UPDATE")
+PUSH_TYPES = ("MARKET_DATA", "PROVIDER_STATUS", "OPTION_CHAIN_UPDATE", "FAILOVER", "GAP")
 
 
 class CaseFailure (AssertionError):
@@ -128,7 +128,7 @@ def schema_errors (name, instance, ref=None):
 _OUT_DEFS = {"SUBSCRIBED": "subscribed", "UNSUBSCRIBED": "unsubscribed",
              "MARKET_DATA": "market_data", "PROVIDER_STATUS": "provider_status",
              "PONG": "pong", "ERROR": "error", "OPTION_CHAIN": "option_chain",
-             "OPTION_CHAIN_UPDATE": "option_chain_update"}
+             "OPTION_CHAIN_UPDATE": "option_chain_update", "FAILOVER": "failover", "GAP": "gap"}
 
 
 def out_errors (msg):

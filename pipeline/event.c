@@ -1,0 +1,112 @@
+//  event - FAILOVER and GAP records and their codec (see event.h)
+
+#include "tickmux.h"
+
+#define PACK_KEY(pk, k) (msgpack_pack_str ((pk), sizeof (k) - 1), \
+                         msgpack_pack_str_body ((pk), (k), sizeof (k) - 1))
+
+static void
+s_pack_str (msgpack_packer *pk, const char *s)
+{
+    size_t len = strlen (s);
+    msgpack_pack_str (pk, len);
+    msgpack_pack_str_body (pk, s, len);
+}
+
+int
+tm_event_encode (const tm_failover_event_t *event, int64_t ts, msgpack_sbuffer *buf)
+{
+    assert (event && buf);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, buf, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 9);
+    PACK_KEY (&pk, "v");            msgpack_pack_uint8 (&pk, 1);
+    PACK_KEY (&pk, "kind");
+    s_pack_str (&pk, event->kind == TM_FAILOVER_EVENT_GAP ? "gap" : "failover");
+    PACK_KEY (&pk, "symbol");       s_pack_str (&pk, event->symbol);
+    PACK_KEY (&pk, "from");         s_pack_str (&pk, event->from);
+    PACK_KEY (&pk, "to");           s_pack_str (&pk, event->to);
+    PACK_KEY (&pk, "reason");       s_pack_str (&pk, event->reason);
+    PACK_KEY (&pk, "ts");           msgpack_pack_int64 (&pk, ts);
+    PACK_KEY (&pk, "since_ts");     msgpack_pack_int64 (&pk, event->since_ts);
+    PACK_KEY (&pk, "until_ts");     msgpack_pack_int64 (&pk, event->until_ts);
+    return 0;
+}
+
+#define KEY_IS(k) (len == sizeof (k) - 1 && memcmp (key, (k), sizeof (k) - 1) == 0)
+
+int
+tm_event_decode (const void *data, size_t size, tm_failover_event_t *event, int64_t *ts)
+{
+    assert (event && ts);
+    memset (event, 0, sizeof *event);
+    *ts = 0;
+    if (!data || size == 0 || size > TM_BODY_MAX)
+        return TM_MALFORMED;
+    tm_mp_reader_t r;
+    tm_mp_reader_init (&r, data, size);
+    uint32_t pairs;
+    if (tm_mp_read_map (&r, &pairs))
+        return TM_MALFORMED;
+    bool versioned = false;
+    for (uint32_t i = 0; i < pairs && !r.failed; i++) {
+        const char *key;
+        uint32_t len;
+        if (tm_mp_read_str (&r, &key, &len))
+            return TM_MALFORMED;
+        if (KEY_IS ("v")) {
+            uint64_t v;
+            if (tm_mp_read_uint (&r, &v) || v != 1)
+                return TM_MALFORMED;
+            versioned = true;
+        }
+        else
+        if (KEY_IS ("kind")) {
+            char kind [16];
+            if (tm_mp_read_cstr (&r, kind, sizeof kind))
+                return TM_MALFORMED;
+            event->kind = streq (kind, "failover") ? TM_FAILOVER_EVENT_SWITCH
+                        : streq (kind, "gap") ? TM_FAILOVER_EVENT_GAP : 0;
+            if (!event->kind)
+                return TM_MALFORMED;
+        }
+        else
+        if (KEY_IS ("symbol"))      tm_mp_read_cstr (&r, event->symbol, sizeof event->symbol);
+        else
+        if (KEY_IS ("from"))        tm_mp_read_cstr (&r, event->from, sizeof event->from);
+        else
+        if (KEY_IS ("to"))          tm_mp_read_cstr (&r, event->to, sizeof event->to);
+        else
+        if (KEY_IS ("reason"))      tm_mp_read_cstr (&r, event->reason, sizeof event->reason);
+        else
+        if (KEY_IS ("ts"))          tm_mp_read_int (&r, ts);
+        else
+        if (KEY_IS ("since_ts"))    tm_mp_read_int (&r, &event->since_ts);
+        else
+        if (KEY_IS ("until_ts"))    tm_mp_read_int (&r, &event->until_ts);
+        else
+            tm_mp_skip (&r);
+    }
+    if (tm_mp_finish (&r) || !versioned || !event->kind || !event->symbol [0] || !event->to [0])
+        return TM_MALFORMED;
+    return 0;
+}
+
+int
+tm_event_publish (zsock_t *pub, const tm_failover_event_t *event, int64_t ts,
+                  msgpack_sbuffer *buf)
+{
+    char topic [TM_TOPIC_MAX];
+    if (tm_bus_topic (topic, sizeof topic, TM_TOPIC_EVENT, TM_STREAM_ALL, event->symbol) < 0)
+        return -1;
+    msgpack_sbuffer_clear (buf);
+    tm_event_encode (event, ts, buf);
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addstr (msg, topic);
+    zmsg_addmem (msg, buf->data, buf->size);
+    if (zmsg_send (&msg, pub) == -1) {
+        zmsg_destroy (&msg);
+        return -1;
+    }
+    return 0;
+}
