@@ -1597,7 +1597,7 @@ s_sim_state (tm_tdsim_t *self, struct lws *wsi, s_pss_t *pss)
             "dropped", (json_int_t) conn->dropped, "received", (json_int_t) conn->received));
     }
     return s_respond_json (wsi, pss, 200, json_pack (
-        "{s:o, s:I, s:I, s:I, s:I, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I}",
+        "{s:o, s:I, s:I, s:I, s:I, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
         "connections", conns,
         "largest_request", (json_int_t) self->largest_request,
         "logins_refused", (json_int_t) self->logins_refused,
