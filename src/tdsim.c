@@ -5,6 +5,10 @@
 //  from actors/truedata_msg.c), sessions, the /_sim/ control plane, and the timer that drives
 //  ticks. Everything runs in the thread that calls tm_tdsim_service; there are no locks.
 //
+//  With --log, each market message queued to a session (a trade, a bidask, a snapshot row)
+//  also becomes one JSON line of what a client decodes from it, flushed at once, so a test
+//  can compare the daemon's output with the truth while both run.
+//
 //  Prices are held in paise (int64), so every price on the wire is an exact multiple of the
 //  0.05 tick and prints without trailing zeros ("21950", "22087.75", "22087.8").
 
@@ -196,6 +200,9 @@ struct _tm_tdsim_t {
     uint64_t heartbeats_sent;       //  HeartBeat messages queued
     uint64_t frames_sent;           //  WebSocket messages written
     uint64_t faults;                //  Faults injected
+    FILE *log;                      //  --log file, or NULL
+    bool log_failed;                //  A log write failed and was reported
+    s_text_t log_line;              //  Scratch for the timer's log lines, reused
 };
 
 //  ------------------------------------------------------------------------------------------
@@ -223,6 +230,17 @@ static int64_t
 s_now_s (void)
 {
     return tm_clock_now_ns () / 1000000000;
+}
+
+//  Epoch seconds (UTC) to stamp on an exchange event happening now: delay_ms behind the
+//  clock, floored to the wire's whole seconds, so the stamp is never later than the delay
+//  says and a test knows the lag to within one second.
+static int64_t
+s_exchange_s (tm_tdsim_t *self)
+{
+    int64_t ns = tm_clock_now_ns () - (int64_t) self->config.delay_ms * 1000000;
+    int64_t whole = ns / 1000000000;
+    return ns % 1000000000 < 0 ? whole - 1 : whole;
 }
 
 //  Civil date and time in IST of a UTC epoch second count
@@ -413,9 +431,9 @@ static const s_chain_t s_chains [] = {
 
 //  The opening state: yesterday's close near level; unless pre_open, an open near the close,
 //  some trades done and a sequence number well on. A pre-open symbol has no open, high, low or
-//  volume yet, so its first trade carries the "O" tag.
+//  volume yet, so its first trade carries the "O" tag. ts stamps its last update.
 static void
-s_sym_start (s_sym_t *sym, double level, uint64_t seed, bool pre_open)
+s_sym_start (s_sym_t *sym, double level, uint64_t seed, bool pre_open, int64_t ts)
 {
     sym->rng = seed ^ ((uint64_t) sym->id * 0xD6E8FEB86659FD93ULL);
     s_rand (&sym->rng);
@@ -425,7 +443,7 @@ s_sym_start (s_sym_t *sym, double level, uint64_t seed, bool pre_open)
     double spread = sym->kind == S_KIND_FUT || sym->kind == S_KIND_OPT ? 0.004 : 0.06;
     double close = level * (1.0 - spread / 2 + spread * s_unit (&sym->rng));
     q->close = s_to_paise (close);
-    q->ts = s_now_s ();
+    q->ts = ts;
     bool tradable = sym->kind != S_KIND_INDEX;
     bool derivative = sym->kind == S_KIND_FUT || sym->kind == S_KIND_OPT;
     if (derivative) {
@@ -530,21 +548,24 @@ s_universe_build (tm_tdsim_t *self)
     struct tm today;
     s_ist_tm (now_s, &today);
     bool pre_open = today.tm_hour * 60 + today.tm_min < 9 * 60 + 15;
+    //  The opening snapshot's stamp lags the clock like every other exchange stamp
+    int64_t stamp_s = s_exchange_s (self);
 
     for (size_t i = 0; i < S_EQUITIES; i++) {
         s_sym_t *sym = s_sym_add (self, s_equities [i].name, s_equities [i].id, S_KIND_EQ, 1);
-        s_sym_start (sym, s_equities [i].price, seed, pre_open);
+        s_sym_start (sym, s_equities [i].price, seed, pre_open, stamp_s);
     }
     double spot [S_INDICES];
     for (size_t i = 0; i < S_INDICES; i++) {
         s_sym_t *sym = s_sym_add (self, s_indices [i].name, s_indices [i].id, S_KIND_INDEX, 1);
-        s_sym_start (sym, s_indices [i].price, seed, pre_open);
+        s_sym_start (sym, s_indices [i].price, seed, pre_open, stamp_s);
         spot [i] = s_rupees (sym->now.ltp);
     }
     for (size_t i = 0; i < S_FUTURES; i++) {
         const s_future_t *fut = &s_futures [i];
         s_sym_t *sym = s_sym_add (self, fut->name, fut->id, S_KIND_FUT, fut->lot);
-        s_sym_start (sym, spot [fut->index] * (1.0 + 0.004 * fut->month), seed, pre_open);
+        s_sym_start (sym, spot [fut->index] * (1.0 + 0.004 * fut->month), seed, pre_open,
+                     stamp_s);
     }
     //  Options: the next S_EXPIRIES Thursdays from today (today included when it is one),
     //  S_STRIKES strikes centred on the money, a CE and a PE each (truedata.md 4 naming).
@@ -573,7 +594,7 @@ s_universe_build (tm_tdsim_t *self)
                     sym->call = call;
                     sym->days = days;
                     s_sym_start (sym, s_option_price (spot [chain->index], strike, call, days),
-                                 seed, pre_open);
+                                 seed, pre_open, stamp_s);
                 }
             }
         }
@@ -634,14 +655,15 @@ s_requote (s_sym_t *sym, uint64_t r)
     q->ask_qty = sym->lot * (int64_t) (1 + (r >> 16) % 40);
 }
 
-//  One event for a subscribed symbol: a trade, or (tradables, with bid/ask on) a quote change
+//  One event for a subscribed symbol: a trade, or (tradables, with bid/ask on) a quote change,
+//  stamped stamp_s
 static int
-s_walk (s_sym_t *sym, int64_t now_s, bool bidask)
+s_walk (s_sym_t *sym, int64_t stamp_s, bool bidask)
 {
     s_state_t *q = &sym->now;
     uint64_t r = s_rand (&sym->rng);
     bool tradable = sym->kind != S_KIND_INDEX;
-    q->ts = now_s;
+    q->ts = stamp_s;
     if (tradable && bidask && r % 5 == 0) {
         s_requote (sym, r >> 3);
         return S_EVENT_BIDASK;
@@ -877,6 +899,50 @@ s_sym_sent (s_sym_t *sym, int event)
 }
 
 //  ------------------------------------------------------------------------------------------
+//  The --log file
+
+//  Append to text the log line of a message that carries sym's current state to conn:
+//  {"conn":1,"kind":"trade","symbol":"NIFTY-I","exchange_ts":1767584700000000000,
+//   "ltp":22101,"volume":6543275,"bid":22100.5,"ask":22101}
+//  kind is "trade", "bidask" or "snapshot". exchange_ts is the wire's stamp as a client reads
+//  it (whole seconds, in ns); prices are printed as on the wire. A bidask carries no ltp or
+//  volume, so the line has the symbol's, as the connector's merged tick does.
+static void
+s_log_add (s_text_t *text, const s_conn_t *conn, const s_sym_t *sym, const char *kind)
+{
+    const s_state_t *q = &sym->now;
+    char ltp [32], bid [32], ask [32];
+    s_format_paise (ltp, sizeof ltp, q->ltp);
+    s_format_paise (bid, sizeof bid, q->bid);
+    s_format_paise (ask, sizeof ask, q->ask);
+    s_text_printf (text, "{\"conn\":%u,\"kind\":\"%s\",\"symbol\":", conn->id, kind);
+    s_text_add_string (text, sym->name);
+    s_text_printf (text, ",\"exchange_ts\":%" PRId64 ",\"ltp\":%s,\"volume\":%" PRId64
+                   ",\"bid\":%s,\"ask\":%s}\n", q->ts * 1000000000, ltp, q->ttq, bid, ask);
+}
+
+//  Write the lines in text, flushing after each: a test reads the file while we run, and a
+//  line left in stdio's buffer would look like a message that never went out.
+static void
+s_log_write (tm_tdsim_t *self, const s_text_t *text)
+{
+    const char *line = text->data;
+    const char *end = text->data + text->len;
+    while (line < end) {
+        const char *newline = (const char *) memchr (line, '\n', (size_t) (end - line));
+        size_t len = newline ? (size_t) (newline - line) + 1 : (size_t) (end - line);
+        if ((fwrite (line, 1, len, self->log) != len || fflush (self->log))
+        &&  !self->log_failed) {
+            //  Once: a full disk would otherwise print a line per tick
+            fprintf (stderr, "tickmux-sim: truedata: --log write failed: %s\n",
+                     strerror (errno));
+            self->log_failed = true;
+        }
+        line += len;
+    }
+}
+
+//  ------------------------------------------------------------------------------------------
 //  Sessions
 
 static void
@@ -897,6 +963,7 @@ typedef struct {
     size_t rows;                    //  Entries in list
     size_t count;                   //  Entries of this chunk that count in count_key
     size_t replies;                 //  Chunks queued so far
+    s_text_t log;                   //  --log lines of the current chunk's rows
 } s_reply_t;
 
 //  Queue the current chunk, keys in the order of the observed messages (truedata.md 3.2)
@@ -909,8 +976,11 @@ s_reply_flush (s_conn_t *conn, s_reply_t *reply)
     if (reply->rows)
         s_text_add (&text, reply->list.data, reply->list.len);
     s_text_printf (&text, "],\"totalsymbolsubscribed\":%zu}", conn->symbols);
-    s_conn_push (conn, text.data, text.len, false);
+    //  Rows are logged only once their chunk is queued: a dropped reply never reached anyone
+    if (s_conn_push (conn, text.data, text.len, false) == 0 && conn->sim->log)
+        s_log_write (conn->sim, &reply->log);
     free (text.data);
+    reply->log.len = 0;
     reply->list.len = 0;
     reply->rows = reply->count = 0;
     reply->replies++;
@@ -942,6 +1012,18 @@ s_reply_end (s_conn_t *conn, s_reply_t *reply)
     if (reply->rows || !reply->replies)
         s_reply_flush (conn, reply);
     free (reply->list.data);
+    free (reply->log.data);
+}
+
+//  A snapshot row of sym in reply, 17 or 18 elements, logged with its chunk
+static void
+s_reply_row (s_conn_t *conn, s_reply_t *reply, s_sym_t *sym, bool row17)
+{
+    s_add_row (s_reply_entry (reply), sym, &sym->now, row17);
+    if (conn->sim->log)
+        s_log_add (&reply->log, conn, sym, "snapshot");
+    s_sym_sent (sym, S_EVENT_NONE);
+    s_reply_entry_done (conn, reply, true);
 }
 
 //  addsymbol (truedata.md 3.2): a row per symbol, a null for one repeated in the request
@@ -951,7 +1033,8 @@ s_reply_end (s_conn_t *conn, s_reply_t *reply)
 static size_t
 s_conn_add (tm_tdsim_t *self, s_conn_t *conn, json_t *symbols)
 {
-    s_reply_t reply = { "symbols added", "symbolsadded", { NULL, 0, 0 }, 0, 0, 0 };
+    s_reply_t reply = { "symbols added", "symbolsadded", { NULL, 0, 0 }, 0, 0, 0,
+                        { NULL, 0, 0 } };
     size_t bad = 0;
     self->generation++;
     size_t i;
@@ -990,9 +1073,7 @@ s_conn_add (tm_tdsim_t *self, s_conn_t *conn, json_t *symbols)
             conn->symbols++;
             s_sym_ref (self, sym);
         }
-        s_add_row (s_reply_entry (&reply), sym, &sym->now, false);
-        s_sym_sent (sym, S_EVENT_NONE);
-        s_reply_entry_done (conn, &reply, true);
+        s_reply_row (conn, &reply, sym, false);
     }
     s_reply_end (conn, &reply);
     return bad;
@@ -1002,7 +1083,8 @@ s_conn_add (tm_tdsim_t *self, s_conn_t *conn, json_t *symbols)
 static size_t
 s_conn_remove (tm_tdsim_t *self, s_conn_t *conn, json_t *symbols)
 {
-    s_reply_t reply = { "symbols removed", "symbolsremoved", { NULL, 0, 0 }, 0, 0, 0 };
+    s_reply_t reply = { "symbols removed", "symbolsremoved", { NULL, 0, 0 }, 0, 0, 0,
+                        { NULL, 0, 0 } };
     size_t bad = 0;
     size_t i;
     json_t *item;
@@ -1035,7 +1117,7 @@ static void
 s_conn_touchline (tm_tdsim_t *self, s_conn_t *conn, bool row17)
 {
     s_reply_t reply = { row17 ? "symbols added" : "touchline", "symbolsadded",
-                        { NULL, 0, 0 }, 0, 0, 0 };
+                        { NULL, 0, 0 }, 0, 0, 0, { NULL, 0, 0 } };
     s_sym_t *fixed [2] = { s_sym_find (self, "RELIANCE"), s_sym_find (self, "NIFTY 50") };
     bool use_fixed = row17 && conn->symbols == 0;
     size_t count = use_fixed ? 2 : self->nsyms;
@@ -1043,9 +1125,7 @@ s_conn_touchline (tm_tdsim_t *self, s_conn_t *conn, bool row17)
         s_sym_t *sym = use_fixed ? fixed [i] : &self->syms [i];
         if (!use_fixed && !conn->subscribed [i])
             continue;
-        s_add_row (s_reply_entry (&reply), sym, &sym->now, row17);
-        s_sym_sent (sym, S_EVENT_NONE);
-        s_reply_entry_done (conn, &reply, true);
+        s_reply_row (conn, &reply, sym, row17);
     }
     s_reply_end (conn, &reply);
 }
@@ -1597,7 +1677,7 @@ s_sim_state (tm_tdsim_t *self, struct lws *wsi, s_pss_t *pss)
             "dropped", (json_int_t) conn->dropped, "received", (json_int_t) conn->received));
     }
     return s_respond_json (wsi, pss, 200, json_pack (
-        "{s:o, s:I, s:I, s:I, s:I, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I}",
+        "{s:o, s:I, s:I, s:I, s:I, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:i}",
         "connections", conns,
         "largest_request", (json_int_t) self->largest_request,
         "logins_refused", (json_int_t) self->logins_refused,
@@ -1610,7 +1690,9 @@ s_sim_state (tm_tdsim_t *self, struct lws *wsi, s_pss_t *pss)
         "heartbeats_sent", (json_int_t) self->heartbeats_sent,
         "frames_sent", (json_int_t) self->frames_sent,
         "faults", (json_int_t) self->faults,
-        "universe", (json_int_t) self->nsyms));
+        "universe", (json_int_t) self->nsyms,
+        "log", self->log != NULL,
+        "delay_ms", self->config.delay_ms));
 }
 
 static int
@@ -1816,7 +1898,7 @@ s_on_timer (lws_sorted_usec_list_t *sul)
 {
     tm_tdsim_t *self = lws_container_of (sul, tm_tdsim_t, tick_sul);
     int64_t now = tm_clock_mono_ns ();
-    int64_t now_s = s_now_s ();
+    int64_t stamp_s = s_exchange_s (self);
     for (size_t c = 0; c < self->nconns; c++) {
         s_conn_t *conn = self->conns [c];
         if (conn->dead)
@@ -1843,7 +1925,7 @@ s_on_timer (lws_sorted_usec_list_t *sul)
             s_sym_t *sym = &self->syms [i];
             if (!sym->refs || sym->next_due > now)
                 continue;
-            sym->event = s_walk (sym, now_s, self->config.bidask);
+            sym->event = s_walk (sym, stamp_s, self->config.bidask);
             self->ticked [nticked++] = i;
             //  Uniform in [0.5, 1.5) intervals: the mean rate is --rate, ticks do not march
             //  in lockstep, and a late timer does not cause a burst of catch-up ticks.
@@ -1860,8 +1942,15 @@ s_on_timer (lws_sorted_usec_list_t *sul)
         for (size_t c = 0; c < self->nconns; c++) {
             s_conn_t *conn = self->conns [c];
             if (conn->logged_in && !conn->dead && conn->subscribed [index]
-            &&  s_conn_push (conn, text, len, false) == 0)
+            &&  s_conn_push (conn, text, len, false) == 0) {
                 sent = true;
+                if (self->log) {
+                    self->log_line.len = 0;
+                    s_log_add (&self->log_line, conn, sym,
+                               sym->event == S_EVENT_TRADE ? "trade" : "bidask");
+                    s_log_write (self, &self->log_line);
+                }
+            }
         }
         if (sent) {
             s_sym_sent (sym, sym->event);
@@ -1904,6 +1993,8 @@ tm_tdsim_config_defaults (tm_tdsim_config_t *config)
     config->heartbeat_ms = 5000;
     config->bidask = true;
     config->greeks = true;
+    config->delay_ms = 0;
+    config->log_path = NULL;
 }
 
 static void
@@ -1921,11 +2012,12 @@ tm_tdsim_new (const tm_tdsim_config_t *config, char *err, size_t err_size)
     ||  config->max_symbols < 1 || config->max_symbols > TM_TDSIM_SYMBOLS_MAX
     ||  config->heartbeat_ms < TM_TDSIM_HEARTBEAT_MIN_MS
     ||  config->heartbeat_ms > TM_TDSIM_HEARTBEAT_MAX_MS
+    ||  config->delay_ms < 0 || config->delay_ms > TM_TDSIM_DELAY_MAX_MS
     ||  !config->user || !config->password) {
         snprintf (err, err_size, "bad configuration (0 < rate <= %g, port 0-65535, "
-                  "max_symbols 1-%d, heartbeat_ms %d-%d, user and password set)",
+                  "max_symbols 1-%d, heartbeat_ms %d-%d, delay_ms 0-%d, user and password set)",
                   TM_TDSIM_RATE_MAX, TM_TDSIM_SYMBOLS_MAX, TM_TDSIM_HEARTBEAT_MIN_MS,
-                  TM_TDSIM_HEARTBEAT_MAX_MS);
+                  TM_TDSIM_HEARTBEAT_MAX_MS, TM_TDSIM_DELAY_MAX_MS);
         return NULL;
     }
     tm_tdsim_t *self = (tm_tdsim_t *) calloc (1, sizeof (tm_tdsim_t));
@@ -1936,6 +2028,15 @@ tm_tdsim_new (const tm_tdsim_config_t *config, char *err, size_t err_size)
     assert (self->user && self->password);
     self->config.user = self->user;
     self->config.password = self->password;
+    self->config.log_path = NULL;   //  Borrowed: not kept past this call
+    if (config->log_path) {
+        self->log = fopen (config->log_path, "a");
+        if (!self->log) {
+            snprintf (err, err_size, "--log '%s': %s", config->log_path, strerror (errno));
+            tm_tdsim_destroy (&self);
+            return NULL;
+        }
+    }
     self->interval_ns = (int64_t) (1e9 / config->rate);
     lws_usec_t period = (lws_usec_t) (self->interval_ns / 2000);
     self->period_us = period < S_PERIOD_MIN_US ? S_PERIOD_MIN_US
@@ -1991,6 +2092,9 @@ tm_tdsim_destroy (tm_tdsim_t **self_p)
     free (self->ticked);
     free (self->user);
     free (self->password);
+    if (self->log)
+        fclose (self->log);
+    free (self->log_line.data);
     free (self);
     *self_p = NULL;
 }

@@ -39,7 +39,7 @@ s_usage (FILE *out)
         "  --log FILE         append a JSON line for every tick sent\n"
         "usage: tickmux-sim truedata [--port N] [--seed N] [--rate TICKS_PER_S] [--user U]\n"
         "                            [--password P] [--max-symbols N] [--heartbeat-ms N]\n"
-        "                            [--no-bidask] [--no-greeks]\n"
+        "                            [--no-bidask] [--no-greeks] [--delay-ms N] [--log FILE]\n"
         "  --port N           TCP port on 127.0.0.1, 0 = any free port (default 0)\n"
         "  --seed N           seed of the deterministic market (default 1)\n"
         "  --rate R           ticks per second per subscribed symbol (default 2)\n"
@@ -49,6 +49,8 @@ s_usage (FILE *out)
         "  --heartbeat-ms N   HeartBeat period in milliseconds (default 5000)\n"
         "  --no-bidask        15-element trades and no bidask messages\n"
         "  --no-greeks        no greeks message after each option trade\n"
+        "  --delay-ms N       exchange timestamps lag the clock by N ms, 0-600000 (default 0)\n"
+        "  --log FILE         append a JSON line for every trade, bidask and snapshot row sent\n"
         "  TICKMUX_FAKE_TIME  epoch seconds or ISO 8601 (Z or +HH:MM): the simulated date\n");
 }
 
@@ -189,6 +191,8 @@ s_run_truedata (int argc, char *argv [])
         { "heartbeat-ms", required_argument, NULL, 'b' },
         { "no-bidask", no_argument, NULL, 'n' },
         { "no-greeks", no_argument, NULL, 'g' },
+        { "delay-ms", required_argument, NULL, 'd' },
+        { "log", required_argument, NULL, 'l' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
@@ -240,6 +244,14 @@ s_run_truedata (int argc, char *argv [])
                 break;
             case 'g':
                 config.greeks = false;
+                break;
+            case 'd':
+                if (s_parse_uint ("--delay-ms", optarg, 0, TM_TDSIM_DELAY_MAX_MS, &value))
+                    return 2;
+                config.delay_ms = (int) value;
+                break;
+            case 'l':
+                config.log_path = optarg;
                 break;
             case 'h':
                 s_usage (stdout);

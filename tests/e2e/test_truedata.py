@@ -104,6 +104,55 @@ async def t_ticks (ctx):
     await c.close ()
 
 
+@tap.case ("--log and --delay-ms: every MARKET_DATA is a logged line, stamped 2.5 s behind the sim", timeout=40)
+async def t_log (ctx):
+    delay = 2.5
+    sim, d = await asyncio.to_thread (start_pair, "logged",
+                                      sim_args=["--log", "sent.jsonl", "--delay-ms", "2500"])
+    try:
+        await h.wait_serving (d, timeout=15)
+        #  The shared sim runs without either, and says so
+        plain = await asyncio.to_thread (sim_call, ctx.sim, "/_sim/state", "GET")
+        check (plain ["log"] is False and plain ["delay_ms"] == 0,
+               "plain sim: log %s delay_ms %s" % (plain ["log"], plain ["delay_ms"]))
+        c = await h.client (d, "logged")
+        await subscribe (c, "NIFTY-I", "TRUEDATA")
+        ticks = []
+        while len (ticks) < 12:
+            m = await c.expect (is_tick ("NIFTY-I", "TRUEDATA"), 10, "a NIFTY-I tick")
+            #  The sim's fake clock started at FAKE_TIME when it was spawned, or a little later
+            sim_now = h.FAKE_TIME_NS + time.time_ns () - sim.started_wall_ns
+            ticks.append ((m ["data"], sim_now))
+        await c.close ()
+        state = await asyncio.to_thread (sim_call, sim, "/_sim/state", "GET")
+        check (state ["log"] is True and state ["delay_ms"] == 2500,
+               "logged sim: log %s delay_ms %s" % (state ["log"], state ["delay_ms"]))
+        conns = {conn ["id"] for conn in state ["connections"]}
+        #  Each line was written before its message was queued, so all of ours are there;
+        #  a last line still being written has no newline yet
+        with open (os.path.join (sim.tmp, "sent.jsonl")) as f:
+            lines = [json.loads (line) for line in f.read ().split ("\n") [:-1]]
+        keys = {"conn", "kind", "symbol", "exchange_ts", "ltp", "volume", "bid", "ask"}
+        check (lines and all (set (line) == keys and line ["kind"] in ("trade", "bidask", "snapshot")
+                              for line in lines), "log lines %s" % short (lines [:3]))
+        for data, sim_now in ticks:
+            found = [line for line in lines
+                     if line ["symbol"] == "NIFTY-I" and line ["conn"] in conns
+                     and line ["exchange_ts"] == data ["exchange_ts"] and line ["volume"] == data.get ("volume", 0)
+                     and abs (line ["ltp"] - data ["last_price"]) < 1e-9]
+            check (found, "no logged NIFTY-I line for exchange_ts %s ltp %s volume %s"
+                   % (data ["exchange_ts"], data ["last_price"], data.get ("volume")))
+            lag = (sim_now - data ["exchange_ts"]) / 1e9
+            check (lag >= delay, "exchange_ts only %.3f s behind the sim's clock" % lag)
+            #  A snapshot row carries the symbol's last update, which may be older
+            if all (line ["kind"] != "snapshot" for line in found):
+                check (lag < delay + 1 + 1.5, "exchange_ts %.3f s behind the sim's clock" % lag)
+    finally:
+        rc = await asyncio.to_thread (d.stop)
+        await asyncio.to_thread (sim.stop)
+        check (rc == 0, "daemon exited %s" % rc)
+
+
 @tap.case ("an option's greeks reach the client as the sim sent them, with its trade", timeout=30)
 async def t_greeks (ctx):
     listing = (await asyncio.to_thread (sim_call, ctx.sim, "/_sim/symbols", "GET")) ["symbols"]
