@@ -391,11 +391,11 @@ tm_failover_tick (tm_failover_t *self, const tm_tick_t *tick, int64_t now)
     feed->last_mono = now;
     feed->last_volume = tick->volume;
     feed->last_ts = tick->exchange_ts;
-    //  Who is behind whom now: this provider caught up (its hold-down counts from here when
-    //  it was stale), or others fell behind it
-    if (was_stale)
-        feed->unhealthy_mono = now;
-    feed->behind_since = 0;
+    //  Who is behind whom now: others that fell behind this tick, and whether this provider
+    //  is still behind another (then since when it first was: a provider that ticks but
+    //  never catches up stays behind) or caught up (its hold-down counts from here when it
+    //  was stale)
+    bool behind = false;
     for (size_t i = 0; i < symbol->route_count; i++) {
         s_feed_t *other = &symbol->feeds [i];
         if ((int) i == at)
@@ -406,8 +406,16 @@ tm_failover_tick (tm_failover_t *self, const tm_tick_t *tick, int64_t now)
         }
         else
         if (other->ticked && s_key_ahead (other->last_volume, other->last_ts, feed))
-            feed->behind_since = now;
+            behind = true;
     }
+    if (!behind) {
+        if (was_stale)
+            feed->unhealthy_mono = now;
+        feed->behind_since = 0;
+    }
+    else
+    if (!feed->behind_since)
+        feed->behind_since = now;
     s_evaluate (self, tick->symbol, symbol, now);
     if (symbol->current == at) {
         if (s_deliverable (symbol, tick))
