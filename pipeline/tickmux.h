@@ -54,6 +54,7 @@
 #include "route.h"
 #include "failover.h"
 #include "event.h"
+#include "window.h"
 #include "option.h"
 #include "config.h"
 

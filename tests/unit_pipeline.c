@@ -9,6 +9,7 @@ int tm_mp_tests (void);
 int tm_tick_tests (void);
 int tm_route_tests (void);
 int tm_failover_tests (void);
+int tm_window_tests (void);
 int tm_config_tests (void);
 int tm_clock_tests (void);
 int tm_normalizer_tests (void);
@@ -17,7 +18,7 @@ int
 main (void)
 {
     tm_suite_fn *suites [] = {
-        tm_mp_tests, tm_tick_tests, tm_route_tests, tm_failover_tests, tm_config_tests, tm_clock_tests,
+        tm_mp_tests, tm_tick_tests, tm_route_tests, tm_failover_tests, tm_window_tests, tm_config_tests, tm_clock_tests,
         tm_normalizer_tests, NULL
     };
     return tm_tap_run (suites);
