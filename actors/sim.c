@@ -114,6 +114,8 @@ s_produce (self_t *self, int64_t now)
             snprintf (tick->stream, sizeof tick->stream, "%s", self->config->name);
             snprintf (tick->provider, sizeof tick->provider, "%s", self->config->name);
             tick->recv_ts = wall;
+            //  A known latency, for the analytics' tests: the exchange stamped it this early
+            tick->exchange_ts -= self->config->exchange_delay_ms * 1000000;
         }
         if (tm_tick_publish (self->pub, TM_TOPIC_RAW, self->batch, count, &self->buf))
             self->send_failures++;

@@ -33,6 +33,7 @@
 typedef struct {
     int refs;                       //  Queues (and topic snapshot) holding this frame
     int provider;                   //  Config index of the tick's provider, -1 for replies
+    int64_t pub_ts;                 //  Its tick's publication (0: none), for the latency
     bool control;                   //  A reply: never dropped
     size_t len;                     //  Payload bytes after LWS_PRE
     unsigned char data [];          //  LWS_PRE headroom, then the payload
@@ -96,6 +97,7 @@ struct _s_session_t {
     zhashx_t *chains;               //  "stream|root|expiry" -> s_chain_t * (not owned)
     bool status_channel;            //  Subscribed to PROVIDER_STATUS
     bool orders_channel;            //  Subscribed to ORDER_UPDATE
+    bool analytics_channel;         //  Subscribed to ANALYTICS
     char *rx;                       //  Message being reassembled
     size_t rx_len;                  //  Bytes in rx
     bool rx_binary;                 //  Current message is binary
@@ -112,12 +114,16 @@ typedef struct {
     uint64_t messages_out;          //  Frames of its ticks sent to clients
     uint32_t universe_total;        //  Universe size it announced (0: not yet)
     zhashx_t *universe;             //  Symbols it announced (values unused)
+    tm_stats_t analytics;           //  Its last figures from the analytics actor
+    bool has_analytics;             //  analytics is valid
+    tm_window_t *to_client;         //  Publish-to-client latency of its frames
 } s_provider_t;
 
 struct _self_t {
     zsock_t *pipe;                  //  Actor command pipe
     zsock_t *norm;                  //  SUB: providers' own streams and status
     zsock_t *md;                    //  SUB: the ALL stream
+    zsock_t *stats;                 //  SUB: the analytics actor's figures
     zsock_t *demand;                //  DEALER to the arbiter: what clients want upstream
     const tm_config_t *config;      //  Borrowed from main
     struct lws_context *context;    //  The lws loop
@@ -137,6 +143,8 @@ struct _self_t {
     uint64_t dropped;               //  Frames dropped by all sessions
     uint64_t bus_gaps;              //  Ticks missing on the bus (seq jumps)
     uint64_t malformed;             //  Bus messages that did not decode
+    uint64_t failovers;             //  FAILOVER events seen
+    uint64_t gaps;                  //  GAP events seen
     bool terminated;                //  $TERM received
 };
 
@@ -150,6 +158,7 @@ s_frame_new (const char *payload, size_t len, bool control, int provider)
     assert (frame);
     frame->refs = 1;
     frame->provider = provider;
+    frame->pub_ts = 0;
     frame->control = control;
     frame->len = len;
     memcpy (frame->data + LWS_PRE, payload, len);
@@ -334,6 +343,7 @@ s_topic_frame (self_t *self, s_topic_t *topic)
         assert (len > 0);
         topic->frame = s_frame_new (json, (size_t) len, false,
                                     tm_config_provider_index (self->config, topic->last.provider));
+        topic->frame->pub_ts = topic->last.pub_ts;
     }
     return topic->frame;
 }
@@ -516,6 +526,47 @@ s_handle_order (self_t *self, zframe_t *body)
     s_frame_unref (&frame);
 }
 
+static void s_fill_stats (self_t *self, tm_http_stats_t *stats);
+
+//  ANALYTICS to the clients on that channel: the figures of every provider, once a second
+static void
+s_broadcast_analytics (self_t *self)
+{
+    tm_http_stats_t stats;
+    s_fill_stats (self, &stats);
+    json_t *out = json_pack ("{s:s, s:I}", "type", "ANALYTICS",
+                             "ts", (json_int_t) tm_clock_now_ns ());
+    json_object_update_new (out, tm_http_analytics (&stats));
+    char *text = json_dumps (out, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION (10));
+    json_decref (out);
+    assert (text);
+    s_frame_t *frame = s_frame_new (text, strlen (text), false, -1);
+    free (text);
+    for (s_session_t *session = (s_session_t *) zlistx_first (self->sessions); session;
+         session = (s_session_t *) zlistx_next (self->sessions))
+        if (session->analytics_channel)
+            s_session_send (session, frame);
+    s_frame_unref (&frame);
+}
+
+//  A provider's figures from the analytics actor; the last provider's completes a second
+static void
+s_handle_stats (self_t *self, zframe_t *body)
+{
+    tm_stats_t st;
+    if (tm_stats_decode (zframe_data (body), zframe_size (body), &st)) {
+        self->malformed++;
+        return;
+    }
+    int index = tm_config_provider_index (self->config, st.provider);
+    if (index < 0)
+        return;
+    self->providers [index].analytics = st;
+    self->providers [index].has_analytics = true;
+    if ((size_t) index + 1 == self->config->providers_count)
+        s_broadcast_analytics (self);
+}
+
 //  FAILOVER / GAP of a symbol's ALL stream, to the clients subscribed to it there. Rare and
 //  each one matters, so they travel as replies: never dropped from a queue.
 static void
@@ -527,6 +578,10 @@ s_handle_event (self_t *self, zframe_t *body)
         self->malformed++;
         return;
     }
+    if (event.kind == TM_FAILOVER_EVENT_SWITCH)
+        self->failovers++;
+    else
+        self->gaps++;
     s_topic_t *topic = s_topic_get (self, TM_STREAM_ALL, event.symbol);
     if (!topic || topic->subs_count == 0)
         return;
@@ -564,6 +619,12 @@ s_handle_bus_message (self_t *self, zmsg_t *msg, bool from_norm)
     if (zframe_size (topic) >= status_len
     &&  memcmp (zframe_data (topic), TM_TOPIC_STATUS, status_len) == 0) {
         s_handle_status (self, body);
+        return;
+    }
+    size_t stats_len = strlen (TM_TOPIC_STATS);
+    if (zframe_size (topic) >= stats_len
+    &&  memcmp (zframe_data (topic), TM_TOPIC_STATS, stats_len) == 0) {
+        s_handle_stats (self, body);
         return;
     }
     size_t event_len = strlen (TM_TOPIC_EVENT);
@@ -617,6 +678,7 @@ s_drain_continue (lws_sorted_usec_list_t *sul)
     bool more = s_drain (self, self->pipe);
     more |= s_drain (self, self->norm);
     more |= s_drain (self, self->md);
+    more |= s_drain (self, self->stats);
     if (more)
         lws_sul_schedule (self->context, 0, &self->drain_sul, s_drain_continue, 0);
 }
@@ -936,7 +998,8 @@ s_handle_channel (s_session_t *session, tm_request_t *req)
 {
     self_t *self = session->gw;
     bool *flag = streq (req->channel, "STATUS") ? &session->status_channel
-               : streq (req->channel, "ORDERS") ? &session->orders_channel : NULL;
+               : streq (req->channel, "ORDERS") ? &session->orders_channel
+               : streq (req->channel, "ANALYTICS") ? &session->analytics_channel : NULL;
     if (!flag) {
         char message [160];
         snprintf (message, sizeof message, "channel %s is not served by this build yet",
@@ -1111,8 +1174,13 @@ s_session_writeable (s_session_t *session)
             break;
         s_frame_t *frame = s_queue_pop (session);
         int rc = lws_write (session->wsi, frame->data + LWS_PRE, frame->len, LWS_WRITE_TEXT);
-        if (frame->provider >= 0)
-            self->providers [frame->provider].messages_out++;
+        if (frame->provider >= 0) {
+            s_provider_t *p = &self->providers [frame->provider];
+            p->messages_out++;
+            if (frame->pub_ts && p->to_client)
+                tm_window_add (p->to_client, tm_clock_now_ns () - frame->pub_ts,
+                               tm_clock_mono_ns ());
+        }
         s_frame_unref (&frame);
         if (rc < 0)
             return -1;
@@ -1186,7 +1254,14 @@ s_fill_stats (self_t *self, tm_http_stats_t *stats)
         out->messages_in = p->messages_in;
         out->messages_out = p->messages_out;
         out->errors = p->errors;
+        out->analytics = p->has_analytics ? &p->analytics : NULL;
+        for (int w = 0; w < TM_WINDOWS; w++)
+            tm_window_quantiles (p->to_client, tm_window_seconds [w], now, &out->to_client [w]);
+        tm_window_histogram (p->to_client, out->to_client_hist, &out->to_client_count,
+                             &out->to_client_sum);
     }
+    stats->failovers = self->failovers;
+    stats->gaps = self->gaps;
 }
 
 static int
@@ -1420,6 +1495,7 @@ s_self_new (zsock_t *pipe, const tm_config_t *config)
     self->config = config;
     self->norm = tm_bus_sub_new (TM_TOPIC_MD, TM_TOPIC_STATUS, TM_TOPIC_ORDER, NULL);
     self->md = tm_bus_sub_new (TM_TOPIC_MD, TM_TOPIC_EVENT, NULL);
+    self->stats = tm_bus_sub_new (TM_TOPIC_STATS, NULL);
     self->demand = zsock_new (ZMQ_DEALER);
     assert (self->demand);
     zsock_set_sndhwm (self->demand, TM_DEMAND_HWM);
@@ -1431,6 +1507,7 @@ s_self_new (zsock_t *pipe, const tm_config_t *config)
     for (size_t i = 0; i < TM_PROVIDERS_MAX; i++) {
         self->providers [i].state = TM_STATE_CONNECTING;
         self->providers [i].universe = zhashx_new ();
+        self->providers [i].to_client = tm_window_new ();
     }
     self->status_symbols = calloc (TM_STATUS_SYMBOLS_MAX, TM_SYMBOL_MAX);
     assert (self->status_symbols);
@@ -1455,11 +1532,14 @@ s_self_destroy (self_t **self_p)
     zhashx_destroy (&self->chains);
     zhashx_destroy (&self->topics);
     zlistx_destroy (&self->sessions);
-    for (size_t i = 0; i < TM_PROVIDERS_MAX; i++)
+    for (size_t i = 0; i < TM_PROVIDERS_MAX; i++) {
         zhashx_destroy (&self->providers [i].universe);
+        tm_window_destroy (&self->providers [i].to_client);
+    }
     free (self->status_symbols);
     zsock_destroy (&self->norm);
     zsock_destroy (&self->md);
+    zsock_destroy (&self->stats);
     zsock_destroy (&self->demand);
     free (self);
     *self_p = NULL;
@@ -1470,6 +1550,7 @@ s_start (void *args)
 {
     self_t *self = (self_t *) args;
     if (zsock_connect (self->norm, "%s", TM_BUS_NORM) || zsock_connect (self->md, "%s", TM_BUS_MD)
+    ||  zsock_connect (self->stats, "%s", TM_BUS_STATS)
     ||  zsock_connect (self->demand, "%s", TM_BUS_DEMAND))
         return -1;
     lws_set_log_level (LLL_ERR | LLL_WARN, s_log_emit);
@@ -1491,7 +1572,8 @@ s_start (void *args)
     self->port = lws_get_vhost_listen_port (self->vhost);
     if (tm_lws_adopt (self->vhost, self->pipe, "tickmux-bus")
     ||  tm_lws_adopt (self->vhost, self->norm, "tickmux-bus")
-    ||  tm_lws_adopt (self->vhost, self->md, "tickmux-bus"))
+    ||  tm_lws_adopt (self->vhost, self->md, "tickmux-bus")
+    ||  tm_lws_adopt (self->vhost, self->stats, "tickmux-bus"))
         return -1;
     lws_sul_schedule (self->context, 0, &self->safety_sul, s_safety_check, S_SAFETY_US);
     return 0;

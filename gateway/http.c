@@ -30,6 +30,63 @@ s_health (const tm_http_stats_t *stats)
 }
 
 static json_t *
+s_quantiles_json (const tm_quantiles_t *q)
+{
+    return json_pack ("{s:I, s:f, s:f, s:f}", "count", (json_int_t) q->count,
+                      "p50_ms", q->p50 / 1e6, "p99_ms", q->p99 / 1e6, "max_ms", q->max / 1e6);
+}
+
+//  {"1s":f (w),"10s":..,"60s":..}
+static json_t *
+s_windows_json (json_t *(*item) (const void *values, int w), const void *values)
+{
+    json_t *out = json_object ();
+    for (int w = 0; w < TM_WINDOWS; w++) {
+        char name [8];
+        snprintf (name, sizeof name, "%ds", tm_window_seconds [w]);
+        json_object_set_new (out, name, item (values, w));
+    }
+    return out;
+}
+
+static json_t *
+s_window_quantiles (const void *values, int w)
+{
+    return s_quantiles_json (&((const tm_quantiles_t *) values) [w]);
+}
+
+static json_t *
+s_window_real (const void *values, int w)
+{
+    return json_real (((const double *) values) [w]);
+}
+
+json_t *
+tm_http_analytics (const tm_http_stats_t *stats)
+{
+    static const tm_quantiles_t none [TM_WINDOWS];
+    static const double zeros [TM_WINDOWS];
+    json_t *latency = json_object (), *rates = json_object (), *errors = json_object ();
+    for (size_t i = 0; i < stats->providers_count; i++) {
+        const tm_http_provider_t *p = &stats->providers [i];
+        const tm_stats_t *a = p->analytics;
+        json_t *stages = json_object ();
+        for (int s = 0; s < TM_STAGES; s++)
+            json_object_set_new (stages, tm_stage_name ((tm_stage_t) s),
+                                 s_windows_json (s_window_quantiles, a ? a->latency [s] : none));
+        json_object_set_new (stages, "publish_to_client",
+                             s_windows_json (s_window_quantiles, p->to_client));
+        json_object_set_new (latency, p->name, stages);
+        json_object_set_new (rates, p->name,
+                             s_windows_json (s_window_real, a ? a->message_rate : zeros));
+        json_object_set_new (errors, p->name,
+                             s_windows_json (s_window_real, a ? a->error_rate : zeros));
+    }
+    return json_pack ("{s:o, s:o, s:o}", "latency", latency, "message_rate", rates,
+                      "error_rate", errors);
+}
+
+static json_t *
 s_stats (const tm_http_stats_t *stats)
 {
     json_t *providers = json_object ();
@@ -41,14 +98,69 @@ s_stats (const tm_http_stats_t *stats)
                        "messages_out", (json_int_t) p->messages_out,
                        "errors", (json_int_t) p->errors));
     }
-    return json_pack ("{s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
+    return json_pack ("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}",
                       "clients", (json_int_t) stats->clients,
                       "subscriptions", (json_int_t) stats->subscriptions,
                       "uptime_s", (json_int_t) stats->uptime_s,
                       "dropped_frames", (json_int_t) stats->dropped_frames,
                       "bus_gaps", (json_int_t) stats->bus_gaps,
                       "bus_malformed", (json_int_t) stats->bus_malformed,
-                      "providers", providers);
+                      "failovers", (json_int_t) stats->failovers,
+                      "gaps", (json_int_t) stats->gaps,
+                      "providers", providers, "analytics", tm_http_analytics (stats));
+}
+
+static void
+s_histogram (FILE *out, const char *provider, const char *stage, const uint64_t *buckets,
+             uint64_t count, double sum)
+{
+    for (int b = 0; b < TM_PROM_BUCKETS; b++)
+        fprintf (out, "tickmux_latency_seconds_bucket{provider=\"%s\",stage=\"%s\",le=\"%g\"} %"
+                 PRIu64 "\n", provider, stage, tm_prom_bounds [b], buckets [b]);
+    fprintf (out, "tickmux_latency_seconds_bucket{provider=\"%s\",stage=\"%s\",le=\"+Inf\"} %"
+             PRIu64 "\n", provider, stage, count);
+    fprintf (out, "tickmux_latency_seconds_sum{provider=\"%s\",stage=\"%s\"} %.9f\n", provider,
+             stage, sum);
+    fprintf (out, "tickmux_latency_seconds_count{provider=\"%s\",stage=\"%s\"} %" PRIu64 "\n",
+             provider, stage, count);
+}
+
+//  The analytics: latency histograms per (provider, stage), rates over the last 10 s
+static void
+s_metrics_analytics (FILE *out, const tm_http_stats_t *stats)
+{
+    static const uint64_t no_buckets [TM_PROM_BUCKETS];
+    fprintf (out, "# HELP tickmux_latency_seconds Tick latency per provider and stage "
+                  "(exchange_to_receive, receive_to_publish, publish_to_client).\n"
+                  "# TYPE tickmux_latency_seconds histogram\n");
+    for (size_t i = 0; i < stats->providers_count; i++) {
+        const tm_http_provider_t *p = &stats->providers [i];
+        const tm_stats_t *a = p->analytics;
+        for (int s = 0; s < TM_STAGES; s++)
+            s_histogram (out, p->name, tm_stage_name ((tm_stage_t) s),
+                         a ? a->hist [s] : no_buckets, a ? a->hist_count [s] : 0,
+                         a ? a->hist_sum [s] : 0);
+        s_histogram (out, p->name, "publish_to_client", p->to_client_hist, p->to_client_count,
+                     p->to_client_sum);
+    }
+    fprintf (out, "# HELP tickmux_provider_message_rate Ticks per second over the last 10 s.\n"
+                  "# TYPE tickmux_provider_message_rate gauge\n");
+    for (size_t i = 0; i < stats->providers_count; i++)
+        fprintf (out, "tickmux_provider_message_rate{provider=\"%s\"} %g\n",
+                 stats->providers [i].name, stats->providers [i].analytics
+                 ? stats->providers [i].analytics->message_rate [1] : 0);
+    fprintf (out, "# HELP tickmux_provider_error_rate Errors per upstream message over the "
+                  "last 10 s.\n# TYPE tickmux_provider_error_rate gauge\n");
+    for (size_t i = 0; i < stats->providers_count; i++)
+        fprintf (out, "tickmux_provider_error_rate{provider=\"%s\"} %g\n",
+                 stats->providers [i].name, stats->providers [i].analytics
+                 ? stats->providers [i].analytics->error_rate [1] : 0);
+    fprintf (out, "# HELP tickmux_provider_disconnects_total Times the provider left CONNECTED.\n"
+                  "# TYPE tickmux_provider_disconnects_total counter\n");
+    for (size_t i = 0; i < stats->providers_count; i++)
+        fprintf (out, "tickmux_provider_disconnects_total{provider=\"%s\"} %" PRIu64 "\n",
+                 stats->providers [i].name, stats->providers [i].analytics
+                 ? stats->providers [i].analytics->disconnects : 0);
 }
 
 //  Prometheus text exposition format 0.0.4. Label values are provider names, which config
@@ -112,6 +224,13 @@ s_metrics (const tm_http_stats_t *stats)
                      stats->providers [i].name, value);
         }
     }
+    fprintf (out, "# HELP tickmux_failovers_total Symbols whose ALL stream changed provider.\n"
+                  "# TYPE tickmux_failovers_total counter\n"
+                  "tickmux_failovers_total %" PRIu64 "\n"
+                  "# HELP tickmux_gaps_total Failovers that lost ticks they could not replay.\n"
+                  "# TYPE tickmux_gaps_total counter\n"
+                  "tickmux_gaps_total %" PRIu64 "\n", stats->failovers, stats->gaps);
+    s_metrics_analytics (out, stats);
     fclose (out);
     return text;
 }

@@ -6,6 +6,8 @@
 #ifndef TM_HTTP_H_INCLUDED
 #define TM_HTTP_H_INCLUDED
 
+#include <jansson.h>
+
 typedef struct {
     const char *name;               //  Provider instance (borrowed)
     const char *kind;               //  Its kind (borrowed)
@@ -15,6 +17,11 @@ typedef struct {
     uint64_t messages_in;           //  Its ticks that reached the gateway
     uint64_t messages_out;          //  Frames of its ticks sent to clients
     uint64_t errors;                //  As the provider reports
+    const tm_stats_t *analytics;    //  Its last figures from the analytics actor, or NULL
+    tm_quantiles_t to_client [TM_WINDOWS];  //  Publish-to-client latency, per window
+    uint64_t to_client_hist [TM_PROM_BUCKETS];  //  Since start, cumulative per bound
+    uint64_t to_client_count;       //  Samples since start
+    double to_client_sum;           //  Their sum, s
 } tm_http_provider_t;
 
 typedef struct {
@@ -24,9 +31,17 @@ typedef struct {
     uint64_t dropped_frames;        //  Market data dropped from slow clients' queues
     uint64_t bus_gaps;              //  Ticks missing on the internal bus
     uint64_t bus_malformed;         //  Internal messages that did not decode
+    uint64_t failovers;             //  FAILOVER events seen
+    uint64_t gaps;                  //  GAP events seen
     size_t providers_count;         //  Entries in providers
     tm_http_provider_t providers [TM_PROVIDERS_MAX];
 } tm_http_stats_t;
+
+//  {"latency":{P:{stage:{"1s":{count,p50_ms,p99_ms,max_ms},"10s":..,"60s":..}}},
+//   "message_rate":{P:{"1s":..}}, "error_rate":{P:{"1s":..}}}: the live figures per provider,
+//  as ANALYTICS carries them and /ws/stats shows them. Caller owns return value.
+json_t *
+    tm_http_analytics (const tm_http_stats_t *stats);
 
 //  Largest file served from the www directory
 #define TM_HTTP_FILE_MAX    (1024 * 1024)

@@ -23,7 +23,8 @@ static const s_key_t s_gateway_keys [] = {
 static const s_key_t s_provider_keys [] = {
     { "name", "an instance name" }, { "kind", "SIM, ZERODHA or TRUEDATA" },
     { "seed", "an integer" }, { "rate", "ticks per second" }, { "symbols", "a count" },
-    { "connect_delay", "milliseconds" }, { "ws_url", "a ws:// or wss:// URL" },
+    { "connect_delay", "milliseconds" }, { "exchange_delay", "milliseconds" },
+    { "ws_url", "a ws:// or wss:// URL" },
     { "api_url", "an http:// or https:// URL" },
     { NULL, NULL }
 };
@@ -171,6 +172,11 @@ s_load_provider (tm_config_t *self, zconfig_t *section, char *err, size_t err_si
         if (s_parse_uint ("provider", "connect_delay", value, 0, 86400000, &v, err, err_size))
             return -1;
         p->connect_delay_ms = (int64_t) v;
+    }
+    if ((value = zconfig_get (section, "exchange_delay", NULL))) {
+        if (s_parse_uint ("provider", "exchange_delay", value, 0, 600000, &v, err, err_size))
+            return -1;
+        p->exchange_delay_ms = (int64_t) v;
     }
     self->providers_count++;
     return 0;

@@ -16,9 +16,6 @@ typedef struct {
 typedef struct {
     bool ticked;                    //  A tick of the symbol came from it
     int64_t last_mono;              //  When its last tick came
-    int64_t last_volume;            //  Ordering key of its last tick (s_ahead)
-    int64_t last_ts;
-    int64_t behind_since;           //  Since when another provider has newer data (0: none)
     double mean_ns;                 //  Mean interval between its ticks (EWMA), 0 until two
     int64_t unhealthy_mono;         //  Last time the symbol was judged stale on it (0: never)
     tm_tick_t *ring;                //  Its ticks ahead of L while it stood by (lazy)
@@ -32,8 +29,11 @@ typedef struct {
     s_feed_t feeds [TM_PROVIDERS_MAX];  //  Per route position
     int current;                    //  Route position feeding ALL, or -1
     bool fresh;                     //  Switched: the next tick out must be ahead of L
+    int64_t fresh_since;            //  When the switch happened
     bool has_last;                  //  last is valid
     tm_tick_t last;                 //  L: the last tick delivered on ALL
+    uint32_t *since_count;          //  [i * route_count + j]: ticks of j since i's last
+    int64_t *since_first;           //  [i * route_count + j]: when the second of them came
 } s_symbol_t;
 
 typedef struct {
@@ -61,6 +61,8 @@ struct _tm_failover_t {
     size_t events_cap;              //  Allocated entries
     uint64_t dropped;               //  Ticks not delivered as duplicate or backward
     uint64_t switches;              //  FAILOVER events
+    uint64_t resyncs;               //  Switches whose new provider never got ahead
+    int64_t now;                    //  Time of the call in progress
 };
 
 static void
@@ -70,6 +72,8 @@ s_symbol_free (void **item_p)
     if (symbol) {
         for (size_t i = 0; i < symbol->route_count; i++)
             free (symbol->feeds [i].ring);
+        free (symbol->since_count);
+        free (symbol->since_first);
         free (symbol);
         *item_p = NULL;
     }
@@ -120,17 +124,6 @@ s_ahead (int64_t t_volume, int64_t t_ts, const tm_tick_t *l)
     if (t_volume > 0 || l->volume > 0)
         return t_volume > l->volume;
     return t_ts > l->exchange_ts;
-}
-
-//  A key (volume, exchange time) ahead of a feed's last tick (never ticked: anything is)
-static bool
-s_key_ahead (int64_t volume, int64_t ts, const s_feed_t *feed)
-{
-    if (!feed->ticked)
-        return true;
-    if (volume > 0 || feed->last_volume > 0)
-        return volume > feed->last_volume;
-    return ts > feed->last_ts;
 }
 
 //  The same market content: what a client would see, not where or when it travelled
@@ -228,13 +221,21 @@ s_threshold (tm_failover_t *self, const s_feed_t *feed)
     return adaptive > self->config.stale_floor_ns ? adaptive : self->config.stale_floor_ns;
 }
 
-//  Stale on route position i: another provider has had newer data for longer than i's
-//  threshold, and i has not caught up
+//  Stale on route position i: another provider has sent two ticks or more of it since i's
+//  last, the second of them longer ago than i's threshold. One tick of another since i's last
+//  is its copy of i's (providers in step, one a little later); in a quiet market nobody ticks.
 static bool
 s_stale (tm_failover_t *self, s_symbol_t *symbol, size_t i, int64_t now)
 {
-    const s_feed_t *feed = &symbol->feeds [i];
-    return feed->behind_since && now - feed->behind_since > s_threshold (self, feed);
+    if (!symbol->since_count)
+        return false;
+    int64_t threshold = s_threshold (self, &symbol->feeds [i]);
+    size_t row = i * symbol->route_count;
+    for (size_t j = 0; j < symbol->route_count; j++)
+        if (j != i && symbol->since_count [row + j] >= 2
+        &&  now - symbol->since_first [row + j] > threshold)
+            return true;
+    return false;
 }
 
 //  Why route position i cannot feed the symbol, or NULL when it can
@@ -276,6 +277,7 @@ s_switch (tm_failover_t *self, const char *name, s_symbol_t *symbol, size_t to,
         self->switches++;
     }
     symbol->fresh = symbol->has_last;
+    symbol->fresh_since = self->now;
     //  What the new provider sent ahead of L while it stood by goes out first
     s_feed_t *feed = &symbol->feeds [to];
     bool gap = symbol->has_last && feed->lost.valid
@@ -340,6 +342,12 @@ s_symbol_get (tm_failover_t *self, const char *name, int64_t now)
         symbol->route_count = tm_routes_lookup (self->routes, name, symbol->route,
                                                 TM_PROVIDERS_MAX);
         symbol->current = -1;
+        size_t n = symbol->route_count;
+        if (n > 1) {
+            symbol->since_count = (uint32_t *) calloc (n * n, sizeof (uint32_t));
+            symbol->since_first = (int64_t *) calloc (n * n, sizeof (int64_t));
+            assert (symbol->since_count && symbol->since_first);
+        }
         zhashx_insert (self->symbols, name, symbol);
     }
     return symbol;
@@ -377,6 +385,7 @@ tm_failover_tick (tm_failover_t *self, const tm_tick_t *tick, int64_t now)
     int provider = tm_routes_provider_index (self->routes, tick->provider);
     if (provider < 0)
         return;
+    self->now = now;
     s_symbol_t *symbol = s_symbol_get (self, tick->symbol, now);
     int at = s_position (symbol, (size_t) provider);
     if (at < 0)
@@ -389,37 +398,27 @@ tm_failover_tick (tm_failover_t *self, const tm_tick_t *tick, int64_t now)
     }
     feed->ticked = true;
     feed->last_mono = now;
-    feed->last_volume = tick->volume;
-    feed->last_ts = tick->exchange_ts;
-    //  Who is behind whom now: others that fell behind this tick, and whether this provider
-    //  is still behind another (then since when it first was: a provider that ticks but
-    //  never catches up stays behind) or caught up (its hold-down counts from here when it
-    //  was stale)
-    bool behind = false;
-    for (size_t i = 0; i < symbol->route_count; i++) {
-        s_feed_t *other = &symbol->feeds [i];
-        if ((int) i == at)
-            continue;
-        if (s_key_ahead (feed->last_volume, feed->last_ts, other)) {
-            if (!other->behind_since)
-                other->behind_since = now;
-        }
-        else
-        if (other->ticked && s_key_ahead (other->last_volume, other->last_ts, feed))
-            behind = true;
+    //  Back in step with the others: its hold-down counts from here when it was stale
+    if (was_stale)
+        feed->unhealthy_mono = now;
+    if (symbol->since_count) {
+        size_t n = symbol->route_count;
+        memset (symbol->since_count + (size_t) at * n, 0, n * sizeof (uint32_t));
+        for (size_t i = 0; i < n; i++)
+            if ((int) i != at && ++symbol->since_count [i * n + (size_t) at] == 2)
+                symbol->since_first [i * n + (size_t) at] = now;
     }
-    if (!behind) {
-        if (was_stale)
-            feed->unhealthy_mono = now;
-        feed->behind_since = 0;
-    }
-    else
-    if (!feed->behind_since)
-        feed->behind_since = now;
     s_evaluate (self, tick->symbol, symbol, now);
     if (symbol->current == at) {
         if (s_deliverable (symbol, tick))
             s_deliver (self, symbol, tick);
+        else
+        if (symbol->fresh && now - symbol->fresh_since > s_threshold (self, feed)) {
+            //  The new provider never got ahead of the old one's last tick: they disagree on
+            //  volume or time. Better its stream as it is than a silent symbol.
+            s_deliver (self, symbol, tick);
+            self->resyncs++;
+        }
         else
             self->dropped++;
     }
@@ -437,9 +436,10 @@ tm_failover_status (tm_failover_t *self, size_t provider, tm_state_t state,
     s_provider_t *p = &self->providers [provider];
     uint64_t new_errors = p->reported && errors >= p->errors ? errors - p->errors : 0;
     uint64_t new_messages = p->reported && messages >= p->messages ? messages - p->messages : 0;
+    //  Connectors count every upstream message, bad ones included, in messages
+    uint64_t base = new_messages > new_errors ? new_messages : new_errors;
     p->error_burst = new_errors >= S_ERRORS_MIN
-                  && (double) new_errors > self->config.error_rate
-                                           * (double) (new_messages + new_errors);
+                  && (double) new_errors > self->config.error_rate * (double) base;
     p->state = state;
     p->messages = messages;
     p->errors = errors;
@@ -457,6 +457,7 @@ void
 tm_failover_check (tm_failover_t *self, int64_t now)
 {
     assert (self);
+    self->now = now;
     for (s_symbol_t *symbol = (s_symbol_t *) zhashx_first (self->symbols); symbol;
          symbol = (s_symbol_t *) zhashx_next (self->symbols))
         s_evaluate (self, (const char *) zhashx_cursor (self->symbols), symbol, now);
@@ -512,4 +513,11 @@ tm_failover_switches (tm_failover_t *self)
 {
     assert (self);
     return self->switches;
+}
+
+uint64_t
+tm_failover_resyncs (tm_failover_t *self)
+{
+    assert (self);
+    return self->resyncs;
 }

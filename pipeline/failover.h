@@ -5,12 +5,15 @@
 //  README ("Failover"):
 //
 //  Health of a provider: CONNECTED, and its error rate over the last status interval (errors /
-//  (messages + errors), each status heartbeat) at most error_rate (with at least 3 errors).
+//  messages, each status heartbeat; messages count the bad ones too) at most error_rate (with
+//  at least 3 errors).
 //  Health of a (provider, symbol): the provider is healthy, and the symbol is not stale on it.
-//  A symbol is stale on a provider when nothing of it came from that provider for longer than
-//  max (stale_floor, stale_factor x its own mean interval there) while another provider on its
-//  route has sent a tick of it that is ahead of the last one delivered: a quiet market is quiet
-//  everywhere, so a quiet symbol is never stale.
+//  A symbol is stale on a provider when another provider on its route has sent two ticks of
+//  it or more since this one's last, the second of them longer ago than max (stale_floor,
+//  stale_factor x this provider's own mean interval between ticks of it). One tick of another
+//  is its copy of the same trade; a quiet market is quiet everywhere, so a quiet symbol is
+//  never stale, and a provider lagging by less than that is not either. Activity counts, not
+//  content: providers need not agree on volume for this.
 //
 //  Choice: the first healthy provider on the symbol's route. Away from the current one at once
 //  when it is unhealthy; back to a preferred one only when it has been healthy for hold_down.
@@ -18,7 +21,9 @@
 //  Delivery (L = the last tick delivered on ALL for the symbol, T = the candidate from the
 //  current provider):
 //  - right after a switch, until one tick of the new provider has gone out, T must be ahead
-//    of L: a larger cumulative volume when both carry volume, else a later exchange time;
+//    of L: a larger cumulative volume when both carry volume, else a later exchange time
+//    (when none is within the new provider's stale threshold, the providers disagree on
+//    volume or time, and its stream is taken as it is: a resync);
 //  - otherwise T is dropped when it repeats L exactly (same market content), comes in its
 //    provider's own stream order before L (src_seq), or goes backward (earlier exchange time,
 //    or smaller volume), unless its exchange time is 6 h past L's: a new session.
@@ -103,10 +108,12 @@ bool
 int
     tm_failover_current (tm_failover_t *self, const char *symbol);
 
-//  Counters: ticks dropped as duplicates or backward, switches, gaps.
+//  Counters: ticks dropped as duplicates or backward, switches, resyncs.
 uint64_t
     tm_failover_dropped (tm_failover_t *self);
 uint64_t
     tm_failover_switches (tm_failover_t *self);
+uint64_t
+    tm_failover_resyncs (tm_failover_t *self);
 
 #endif

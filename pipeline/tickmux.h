@@ -55,6 +55,7 @@
 #include "failover.h"
 #include "event.h"
 #include "window.h"
+#include "stats.h"
 #include "option.h"
 #include "config.h"
 

@@ -12,6 +12,7 @@
 #include "sim.h"
 #include "zerodha.h"
 #include "truedata.h"
+#include "analytics.h"
 #include "gateway.h"
 #include "login.h"
 #include <curl/curl.h>
@@ -54,7 +55,7 @@ s_make_dirs (const char *path)
 }
 
 typedef struct {
-    zactor_t *actors [TM_PROVIDERS_MAX + 3];    //  In start order
+    zactor_t *actors [TM_PROVIDERS_MAX + 4];    //  In start order
     size_t count;                               //  Started
 } s_actors_t;
 
@@ -167,9 +168,11 @@ main (int argc, char *argv [])
 
     //  libcurl's global state, before any actor thread exists (the REST actors use it)
     curl_global_init (CURL_GLOBAL_DEFAULT);
-    //  Sinks first: the gateway, the arbiter, the normalizer, then the providers.
+    //  Sinks first: the gateway, the analytics, the arbiter, the normalizer, the providers.
     s_actors_t actors = { { NULL }, 0 };
     int rc = s_start (&actors, "gateway", tm_gateway_actor, config);
+    if (rc == 0)
+        rc = s_start (&actors, "analytics", tm_analytics_actor, config);
     if (rc == 0)
         rc = s_start (&actors, "arbiter", tm_arbiter_actor, config);
     if (rc == 0)

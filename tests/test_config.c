@@ -152,6 +152,7 @@ static const char *s_full =
     "    seed = 7\n"
     "    rate = 1000\n"
     "    symbols = 5\n"
+    "    exchange_delay = 250\n"
     "provider\n"
     "    name = SIM2\n"
     "    kind = SIM\n"
@@ -189,6 +190,7 @@ test_every_key (void)
     CU_ASSERT (config->providers [0].seed == 7);
     CU_ASSERT (config->providers [0].rate == 1000.0);
     CU_ASSERT (config->providers [0].symbols == 5);
+    CU_ASSERT (config->providers [0].exchange_delay_ms == 250);
     CU_ASSERT_STRING_EQUAL (config->providers [1].name, "SIM2");
     CU_ASSERT_STRING_EQUAL (config->providers [1].kind, "SIM");
     CU_ASSERT (config->providers [1].seed == 8);

@@ -302,6 +302,35 @@ test_event_codec (void)
     msgpack_sbuffer_destroy (&buf);
 }
 
+//  The stats record: round trip; truncations and wrong lengths refused
+static void
+test_stats_codec (void)
+{
+    tm_stats_t st;
+    memset (&st, 0, sizeof st);
+    strcpy (st.provider, "TRUEDATA");
+    st.ts = 5;
+    st.latency [TM_STAGE_RECEIVE_TO_PUBLISH][2] = (tm_quantiles_t) { 7, 100, 200, 300 };
+    st.message_rate [0] = 12.5;
+    st.error_rate [1] = 0.25;
+    st.ticks = 9;
+    st.messages = 10;
+    st.errors = 2;
+    st.disconnects = 1;
+    st.hist [1][3] = 4;
+    st.hist_count [1] = 4;
+    st.hist_sum [1] = 0.5;
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init (&buf);
+    CU_ASSERT (tm_stats_encode (&st, &buf) == 0);
+    tm_stats_t back;
+    CU_ASSERT_FATAL (tm_stats_decode (buf.data, buf.size, &back) == 0);
+    CU_ASSERT (memcmp (&st, &back, sizeof st) == 0);
+    for (size_t cut = 0; cut < buf.size; cut++)
+        CU_ASSERT (tm_stats_decode (buf.data, cut, &back) == TM_MALFORMED);
+    msgpack_sbuffer_destroy (&buf);
+}
+
 int
 tm_failover_tests (void)
 {
@@ -312,7 +341,8 @@ tm_failover_tests (void)
     ||  !CU_add_test (suite, "standby ticks replayed; GAP past the ring", test_standby_replay_and_gap)
     ||  !CU_add_test (suite, "stale against the other provider, never for quiet", test_symbol_stale)
     ||  !CU_add_test (suite, "error rate", test_error_rate)
-    ||  !CU_add_test (suite, "event record codec", test_event_codec))
+    ||  !CU_add_test (suite, "event record codec", test_event_codec)
+    ||  !CU_add_test (suite, "stats record codec", test_stats_codec))
         return -1;
     return 0;
 }

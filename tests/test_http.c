@@ -13,8 +13,11 @@ s_stats (tm_state_t first, tm_state_t second)
 {
     tm_http_stats_t stats = { .clients = 3, .subscriptions = 7, .uptime_s = 12,
                               .dropped_frames = 1, .bus_gaps = 2, .providers_count = 2 };
-    stats.providers [0] = (tm_http_provider_t) { "SIM", "SIM", first, "", 40, 1000, 900, 5 };
-    stats.providers [1] = (tm_http_provider_t) { "SIM2", "SIM", second, "not yet", -1, 0, 0, 0 };
+    stats.providers [0] = (tm_http_provider_t) { .name = "SIM", .kind = "SIM", .state = first,
+        .reason = "", .status_age_ms = 40, .messages_in = 1000, .messages_out = 900,
+        .errors = 5 };
+    stats.providers [1] = (tm_http_provider_t) { .name = "SIM2", .kind = "SIM", .state = second,
+        .reason = "not yet", .status_age_ms = -1 };
     return stats;
 }
 
@@ -97,7 +100,7 @@ test_metrics (void)
     CU_ASSERT (strstr (body, "tickmux_provider_errors_total{provider=\"SIM\"} 5\n") != NULL);
     //  Every sample's metric has a TYPE line before it
     char *copy = strdup (body);
-    char typed [4096] = " ";
+    char typed [8192] = " ";
     for (char *line = strtok (copy, "\n"); line; line = strtok (NULL, "\n")) {
         char name [128];
         if (sscanf (line, "# TYPE %127s", name) == 1) {
@@ -108,6 +111,13 @@ test_metrics (void)
         if (line [0] != '#') {
             size_t len = strcspn (line, "{ ");
             snprintf (name, sizeof name, " %.*s ", (int) len, line);
+            //  A histogram's samples are NAME_bucket, NAME_sum and NAME_count
+            const char *suffixes [] = { "_bucket", "_sum", "_count" };
+            for (size_t k = 0; k < 3 && !strstr (typed, name); k++) {
+                size_t cut = strlen (suffixes [k]);
+                if (len > cut && strncmp (line + len - cut, suffixes [k], cut) == 0)
+                    snprintf (name, sizeof name, " %.*s ", (int) (len - cut), line);
+            }
             CU_ASSERT (strstr (typed, name) != NULL);
         }
     }

@@ -364,10 +364,14 @@ function onMessage (msg) {
     }
     case 'ANALYTICS':
       state.analytics = true;
-      for (const [name, value] of Object.entries (msg.latency || {})) {
+      //  The provider's own latency (its exchange stamp to our receipt), over the last 10 s
+      for (const [name, stages] of Object.entries (msg.latency || {})) {
         const p = provider (name);
-        p.p50 = value && typeof value.p50 === 'number' ? value.p50 : p.p50;
-        p.p99 = value && typeof value.p99 === 'number' ? value.p99 : p.p99;
+        const q = stages && stages.exchange_to_receive && stages.exchange_to_receive ['10s'];
+        if (q && q.count > 0) {
+          p.p50 = q.p50_ms;
+          p.p99 = q.p99_ms;
+        }
       }
       break;
     case 'FAILOVER': {

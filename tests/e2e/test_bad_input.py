@@ -130,11 +130,11 @@ async def t_bad_field (ctx):
         await send_bad (ctx, req, "BAD_FIELD", request=req, id_=req ["id"])
 
 
-@tap.case ("unknown channel -> UNKNOWN_CHANNEL; ANALYTICS, PORTFOLIO, ACCOUNT -> CHANNEL_UNAVAILABLE")
+@tap.case ("unknown channel -> UNKNOWN_CHANNEL; PORTFOLIO, ACCOUNT -> CHANNEL_UNAVAILABLE")
 async def t_channels (ctx):
     req = {"type": "SUBSCRIBE", "channel": "WEATHER", "id": "w"}
     await send_bad (ctx, req, "UNKNOWN_CHANNEL", request=req, id_="w")
-    for channel in ("ANALYTICS", "PORTFOLIO", "ACCOUNT"):
+    for channel in ("PORTFOLIO", "ACCOUNT"):
         req = {"type": "SUBSCRIBE", "channel": channel, "id": channel}
         await send_bad (ctx, req, "CHANNEL_UNAVAILABLE", request=req, id_=channel)
 

@@ -112,15 +112,17 @@ def t_metrics (ctx):
     check (status == 200, "status %d" % status)
     check (ctype.startswith ("text/plain") and "version=0.0.4" in ctype, "content type %r" % ctype)
     text = body.decode () if isinstance (body, bytes) else body
-    sample = re.compile (r'^([a-z_]+)(\{([a-z_]+="[^"]*",?)*\})? ([0-9]+(\.[0-9]+)?)$')
+    sample = re.compile (r'^([a-z_]+)(\{([a-z_]+="[^"]*",?)*\})? ([0-9]+(\.[0-9]+)?(e[-+][0-9]+)?)$')
     typed, values = set (), {}
     for line in text.splitlines ():
         if not line:
             continue
         if line.startswith ("# TYPE "):
             name, kind = line.split () [2:4]
-            check (kind in ("gauge", "counter"), "type line %r" % line)
+            check (kind in ("gauge", "counter", "histogram"), "type line %r" % line)
             typed.add (name)
+            if kind == "histogram":
+                typed.update (name + suffix for suffix in ("_bucket", "_sum", "_count"))
             continue
         if line.startswith ("# HELP "):
             continue
@@ -138,6 +140,72 @@ def t_metrics (ctx):
     #  The same figure as /ws/stats, read after it: counters only grow.
     _, _, doc = h.get_json (ctx.d.url ("/ws/stats"))
     check (doc ["providers"] ["SIM"] ["messages_in"] >= values [key], "stats behind metrics")
+
+
+@tap.case ("GET /metrics passes promtool check metrics (Debian's prometheus)")
+def t_promtool (ctx):
+    import shutil
+    import subprocess
+    promtool = shutil.which ("promtool")
+    check (promtool is not None, "promtool is not installed (scripts/debian-deps installs prometheus)")
+    status, _, body = h.curl_get (ctx.d.url ("/metrics"))
+    check (status == 200, "status %d" % status)
+    run = subprocess.run ([promtool, "check", "metrics"], input=body if isinstance (body, bytes)
+                          else body.encode (), capture_output=True, timeout=30)
+    check (run.returncode == 0, "promtool: %s %s" % (run.stdout.decode (errors="replace"),
+                                                     run.stderr.decode (errors="replace")))
+
+
+@tap.case ("ANALYTICS against known truth: a SIM stamping its exchange time 250 ms early at 200 "
+           "ticks/s reads 250 ms exchange_to_receive and 200 messages/s; /ws/stats and /metrics "
+           "carry the same", timeout=40)
+async def t_analytics_truth (ctx):
+    d = h.Daemon (h.config (providers=[{"name": "SIM", "kind": "SIM", "seed": 7, "rate": 200,
+                                        "exchange_delay": 250}]), name="analytics")
+    tap.daemons.append (d)
+    await asyncio.to_thread (d.start)
+    try:
+        await h.wait_serving (d)
+        c = await h.client (d, "analytics")
+        await subscribe (c, channel="ANALYTICS")
+        await subscribe (c, "NIFTY-I")
+        #  Once 10 whole seconds have passed, the 10 s window is full
+        deadline = time.monotonic () + 25
+        while True:
+            m = await c.expect (lambda m: m.get ("type") == "ANALYTICS", 3, "ANALYTICS")
+            lat = m ["latency"] ["SIM"]
+            if lat ["exchange_to_receive"] ["10s"] ["count"] >= 1900 or time.monotonic () > deadline:
+                break
+        e2r = lat ["exchange_to_receive"]
+        for window in ("1s", "10s"):
+            q = e2r [window]
+            check (abs (q ["p50_ms"] - 250) <= 250 / 16 and abs (q ["p99_ms"] - 250) <= 250 / 16 + 5,
+                   "exchange_to_receive %s: %s, truth 250 ms" % (window, q))
+            check (250 <= q ["max_ms"] < 300, "exchange_to_receive %s max %s" % (window, q ["max_ms"]))
+        rate = m ["message_rate"] ["SIM"]
+        check (abs (rate ["10s"] - 200) <= 20 and abs (rate ["1s"] - 200) <= 40,
+               "message_rate %s, truth 200/s" % rate)
+        check (m ["error_rate"] ["SIM"] ["10s"] == 0, "error_rate %s" % m ["error_rate"])
+        r2p = lat ["receive_to_publish"] ["10s"]
+        check (r2p ["count"] > 0 and r2p ["p50_ms"] < 50, "receive_to_publish %s" % r2p)
+        check (lat ["publish_to_client"] ["10s"] ["count"] > 0, "publish_to_client %s" % lat ["publish_to_client"])
+        _, _, doc = await h.aget_json (d.url ("/ws/stats"))
+        same = doc ["analytics"] ["latency"] ["SIM"] ["exchange_to_receive"] ["10s"]
+        check (abs (same ["p50_ms"] - 250) <= 250 / 16, "/ws/stats analytics %s" % same)
+        _, _, body = await asyncio.to_thread (h.curl_get, d.url ("/metrics"))
+        text = body.decode () if isinstance (body, bytes) else body
+        def bucket (le):
+            line = ('tickmux_latency_seconds_bucket{provider="SIM",stage="exchange_to_receive",'
+                    'le="%s"}' % le)
+            return next (float (l.rsplit (" ", 1) [1]) for l in text.splitlines () if l.startswith (line))
+        #  Every sample is 250 ms exactly (the SIM stamps recv_ts when it makes the tick)
+        check (bucket ("0.1") == 0 and bucket ("0.25") >= 1900 and bucket ("0.25") == bucket ("10"),
+               "histogram: %d at or under 0.1 s, %d at or under 0.25 s, %d at or under 10 s"
+               % (bucket ("0.1"), bucket ("0.25"), bucket ("10")))
+        await c.close ()
+    finally:
+        rc = await asyncio.to_thread (d.stop)
+        check (rc == 0, "daemon exited %s" % rc)
 
 
 @tap.case ("unknown paths -> 404 (curl and urllib)")

@@ -53,7 +53,8 @@ STOP_TIMEOUT = 10.0
 SIM_SYMBOLS = ["NIFTY-I", "BANKNIFTY-I", "NIFTY 50", "NIFTY BANK", "RELIANCE"]
 
 #  Types tickmux pushes without being asked; everything else is a reply to a request
-PUSH_TYPES = ("MARKET_DATA", "PROVIDER_STATUS", "OPTION_CHAIN_UPDATE", "FAILOVER", "GAP")
+PUSH_TYPES = ("MARKET_DATA", "PROVIDER_STATUS", "OPTION_CHAIN_UPDATE", "FAILOVER", "GAP",
+              "ANALYTICS")
 
 
 class CaseFailure (AssertionError):
@@ -128,7 +129,8 @@ def schema_errors (name, instance, ref=None):
 _OUT_DEFS = {"SUBSCRIBED": "subscribed", "UNSUBSCRIBED": "unsubscribed",
              "MARKET_DATA": "market_data", "PROVIDER_STATUS": "provider_status",
              "PONG": "pong", "ERROR": "error", "OPTION_CHAIN": "option_chain",
-             "OPTION_CHAIN_UPDATE": "option_chain_update", "FAILOVER": "failover", "GAP": "gap"}
+             "OPTION_CHAIN_UPDATE": "option_chain_update", "FAILOVER": "failover", "GAP": "gap",
+             "ANALYTICS": "analytics"}
 
 
 def out_errors (msg):
@@ -174,7 +176,7 @@ def config (providers=None, routes=(), max_subscriptions=None, fake_time=FAKE_TI
         lines.append ("    %s = %s" % (key, _zpl_value (value)))
     for p in providers:
         lines.append ("provider")
-        for key in ("name", "kind", "seed", "rate", "symbols", "connect_delay"):
+        for key in ("name", "kind", "seed", "rate", "symbols", "connect_delay", "exchange_delay"):
             if key in p:
                 lines.append ("    %s = %s" % (key, _zpl_value (p [key])))
     for symbol, order in routes:

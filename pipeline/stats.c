@@ -1,0 +1,187 @@
+//  stats - a provider's live figures and their codec (see stats.h)
+
+#include "tickmux.h"
+
+#define PACK_KEY(pk, k) (msgpack_pack_str ((pk), sizeof (k) - 1), \
+                         msgpack_pack_str_body ((pk), (k), sizeof (k) - 1))
+
+const char *
+tm_stage_name (tm_stage_t stage)
+{
+    return stage == TM_STAGE_EXCHANGE_TO_RECEIVE ? "exchange_to_receive"
+         : stage == TM_STAGE_RECEIVE_TO_PUBLISH ? "receive_to_publish" : "unknown";
+}
+
+static void
+s_pack_doubles (msgpack_packer *pk, const double *v, size_t n)
+{
+    msgpack_pack_array (pk, n);
+    for (size_t i = 0; i < n; i++)
+        msgpack_pack_double (pk, v [i]);
+}
+
+int
+tm_stats_encode (const tm_stats_t *st, msgpack_sbuffer *buf)
+{
+    assert (st && buf);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, buf, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 14);
+    PACK_KEY (&pk, "v");            msgpack_pack_uint8 (&pk, 1);
+    PACK_KEY (&pk, "kind");         PACK_KEY (&pk, "stats");
+    PACK_KEY (&pk, "provider");
+    size_t len = strlen (st->provider);
+    msgpack_pack_str (&pk, len);
+    msgpack_pack_str_body (&pk, st->provider, len);
+    PACK_KEY (&pk, "ts");           msgpack_pack_int64 (&pk, st->ts);
+    PACK_KEY (&pk, "latency");
+    msgpack_pack_array (&pk, TM_STAGES);
+    for (int s = 0; s < TM_STAGES; s++) {
+        msgpack_pack_array (&pk, TM_WINDOWS);
+        for (int w = 0; w < TM_WINDOWS; w++) {
+            const tm_quantiles_t *q = &st->latency [s][w];
+            msgpack_pack_array (&pk, 4);
+            msgpack_pack_uint64 (&pk, q->count);
+            msgpack_pack_int64 (&pk, q->p50);
+            msgpack_pack_int64 (&pk, q->p99);
+            msgpack_pack_int64 (&pk, q->max);
+        }
+    }
+    PACK_KEY (&pk, "message_rate"); s_pack_doubles (&pk, st->message_rate, TM_WINDOWS);
+    PACK_KEY (&pk, "error_rate");   s_pack_doubles (&pk, st->error_rate, TM_WINDOWS);
+    PACK_KEY (&pk, "ticks");        msgpack_pack_uint64 (&pk, st->ticks);
+    PACK_KEY (&pk, "messages");     msgpack_pack_uint64 (&pk, st->messages);
+    PACK_KEY (&pk, "errors");       msgpack_pack_uint64 (&pk, st->errors);
+    PACK_KEY (&pk, "disconnects");  msgpack_pack_uint64 (&pk, st->disconnects);
+    PACK_KEY (&pk, "hist");
+    msgpack_pack_array (&pk, TM_STAGES);
+    for (int s = 0; s < TM_STAGES; s++) {
+        msgpack_pack_array (&pk, TM_PROM_BUCKETS);
+        for (int b = 0; b < TM_PROM_BUCKETS; b++)
+            msgpack_pack_uint64 (&pk, st->hist [s][b]);
+    }
+    PACK_KEY (&pk, "hist_count");
+    msgpack_pack_array (&pk, TM_STAGES);
+    for (int s = 0; s < TM_STAGES; s++)
+        msgpack_pack_uint64 (&pk, st->hist_count [s]);
+    PACK_KEY (&pk, "hist_sum");     s_pack_doubles (&pk, st->hist_sum, TM_STAGES);
+    return 0;
+}
+
+#define KEY_IS(k) (len == sizeof (k) - 1 && memcmp (key, (k), sizeof (k) - 1) == 0)
+
+//  An array of exactly n entries
+static bool
+s_array (tm_mp_reader_t *r, uint32_t n)
+{
+    uint32_t count;
+    return tm_mp_read_array (r, &count) == 0 && count == n;
+}
+
+static bool
+s_doubles (tm_mp_reader_t *r, double *out, uint32_t n)
+{
+    if (!s_array (r, n))
+        return false;
+    for (uint32_t i = 0; i < n; i++)
+        if (tm_mp_read_double (r, &out [i]) || !isfinite (out [i]) || out [i] < 0)
+            return false;
+    return true;
+}
+
+static bool
+s_nonneg (tm_mp_reader_t *r, int64_t *out)
+{
+    return tm_mp_read_int (r, out) == 0 && *out >= 0;
+}
+
+int
+tm_stats_decode (const void *data, size_t size, tm_stats_t *st)
+{
+    assert (st);
+    memset (st, 0, sizeof *st);
+    if (!data || size == 0 || size > TM_BODY_MAX)
+        return TM_MALFORMED;
+    tm_mp_reader_t r;
+    tm_mp_reader_init (&r, data, size);
+    uint32_t pairs;
+    if (tm_mp_read_map (&r, &pairs))
+        return TM_MALFORMED;
+    bool versioned = false, kind = false;
+    for (uint32_t i = 0; i < pairs && !r.failed; i++) {
+        const char *key;
+        uint32_t len;
+        bool ok = true;
+        if (tm_mp_read_str (&r, &key, &len))
+            return TM_MALFORMED;
+        if (KEY_IS ("v")) {
+            uint64_t v;
+            ok = tm_mp_read_uint (&r, &v) == 0 && v == 1;
+            versioned = true;
+        }
+        else
+        if (KEY_IS ("kind")) {
+            char text [16];
+            ok = tm_mp_read_cstr (&r, text, sizeof text) == 0 && streq (text, "stats");
+            kind = true;
+        }
+        else
+        if (KEY_IS ("provider"))
+            ok = tm_mp_read_cstr (&r, st->provider, sizeof st->provider) == 0;
+        else
+        if (KEY_IS ("ts"))
+            ok = tm_mp_read_int (&r, &st->ts) == 0;
+        else
+        if (KEY_IS ("latency")) {
+            ok = s_array (&r, TM_STAGES);
+            for (int s = 0; s < TM_STAGES && ok; s++) {
+                ok = s_array (&r, TM_WINDOWS);
+                for (int w = 0; w < TM_WINDOWS && ok; w++) {
+                    tm_quantiles_t *q = &st->latency [s][w];
+                    ok = s_array (&r, 4) && tm_mp_read_uint (&r, &q->count) == 0
+                      && s_nonneg (&r, &q->p50) && s_nonneg (&r, &q->p99)
+                      && s_nonneg (&r, &q->max);
+                }
+            }
+        }
+        else
+        if (KEY_IS ("message_rate"))
+            ok = s_doubles (&r, st->message_rate, TM_WINDOWS);
+        else
+        if (KEY_IS ("error_rate"))
+            ok = s_doubles (&r, st->error_rate, TM_WINDOWS);
+        else
+        if (KEY_IS ("ticks"))           ok = tm_mp_read_uint (&r, &st->ticks) == 0;
+        else
+        if (KEY_IS ("messages"))        ok = tm_mp_read_uint (&r, &st->messages) == 0;
+        else
+        if (KEY_IS ("errors"))          ok = tm_mp_read_uint (&r, &st->errors) == 0;
+        else
+        if (KEY_IS ("disconnects"))     ok = tm_mp_read_uint (&r, &st->disconnects) == 0;
+        else
+        if (KEY_IS ("hist")) {
+            ok = s_array (&r, TM_STAGES);
+            for (int s = 0; s < TM_STAGES && ok; s++) {
+                ok = s_array (&r, TM_PROM_BUCKETS);
+                for (int b = 0; b < TM_PROM_BUCKETS && ok; b++)
+                    ok = tm_mp_read_uint (&r, &st->hist [s][b]) == 0;
+            }
+        }
+        else
+        if (KEY_IS ("hist_count")) {
+            ok = s_array (&r, TM_STAGES);
+            for (int s = 0; s < TM_STAGES && ok; s++)
+                ok = tm_mp_read_uint (&r, &st->hist_count [s]) == 0;
+        }
+        else
+        if (KEY_IS ("hist_sum"))
+            ok = s_doubles (&r, st->hist_sum, TM_STAGES);
+        else
+            ok = tm_mp_skip (&r) == 0;
+        if (!ok)
+            return TM_MALFORMED;
+    }
+    if (tm_mp_finish (&r) || !versioned || !kind || !st->provider [0])
+        return TM_MALFORMED;
+    return 0;
+}
