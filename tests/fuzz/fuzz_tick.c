@@ -1,8 +1,9 @@
-//  fuzz_tick - libFuzzer target for the tick and status decoders
+//  fuzz_tick - libFuzzer target for the bus records' decoders: tick, status, event, stats
 //
 //  A body that decodes must survive the round trip: encoded again it decodes to the same
 //  ticks, and each one formats as MARKET_DATA JSON in TM_TICK_JSON_MAX bytes, which jansson
-//  accepts. The same for a status. Anything else is a crash here, so the fuzzer stops on it.
+//  accepts. The same for a status, a FAILOVER / GAP event and a stats record. Anything else is
+//  a crash here, so the fuzzer stops on it.
 
 #include "tickmux.h"
 #include <jansson.h>
@@ -147,10 +148,45 @@ s_fuzz_status (const uint8_t *data, size_t size)
         abort ();
 }
 
+static void
+s_fuzz_event (const uint8_t *data, size_t size)
+{
+    tm_failover_event_t event, again;
+    int64_t ts, ts_again;
+    if (tm_event_decode (data, size, &event, &ts) != 0)
+        return;
+    if (!event.symbol [0] || !event.to [0])
+        abort ();
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init (&buf);
+    tm_event_encode (&event, ts, &buf);
+    if (tm_event_decode (buf.data, buf.size, &again, &ts_again) != 0 || ts != ts_again
+    ||  memcmp (&event, &again, sizeof event) != 0)
+        abort ();
+    msgpack_sbuffer_destroy (&buf);
+}
+
+static void
+s_fuzz_stats (const uint8_t *data, size_t size)
+{
+    static tm_stats_t stats, again;
+    if (tm_stats_decode (data, size, &stats) != 0)
+        return;
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init (&buf);
+    tm_stats_encode (&stats, &buf);
+    if (tm_stats_decode (buf.data, buf.size, &again) != 0
+    ||  memcmp (&stats, &again, sizeof stats) != 0)
+        abort ();
+    msgpack_sbuffer_destroy (&buf);
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
     s_fuzz_ticks (data, size);
     s_fuzz_status (data, size);
+    s_fuzz_event (data, size);
+    s_fuzz_stats (data, size);
     return 0;
 }
