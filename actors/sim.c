@@ -116,6 +116,12 @@ s_produce (self_t *self, int64_t now)
             tick->recv_ts = wall;
             //  A known latency, for the analytics' tests: the exchange stamped it this early
             tick->exchange_ts -= self->config->exchange_delay_ms * 1000000;
+            //  A known share of bad ticks (a negative price, which the normalizer rejects),
+            //  spread evenly: tick n is bad when it carries the running share past a whole one
+            double share = self->config->bad_share;
+            uint64_t n = self->produced + i;
+            if (share > 0 && floor ((double) (n + 1) * share) > floor ((double) n * share))
+                tick->last_price = -tick->last_price;
         }
         if (tm_tick_publish (self->pub, TM_TOPIC_RAW, self->batch, count, &self->buf))
             self->send_failures++;

@@ -24,6 +24,7 @@ static const s_key_t s_provider_keys [] = {
     { "name", "an instance name" }, { "kind", "SIM, ZERODHA or TRUEDATA" },
     { "seed", "an integer" }, { "rate", "ticks per second" }, { "symbols", "a count" },
     { "connect_delay", "milliseconds" }, { "exchange_delay", "milliseconds" },
+    { "bad_share", "a share of bad ticks, 0 to 1" },
     { "ws_url", "a ws:// or wss:// URL" },
     { "api_url", "an http:// or https:// URL" },
     { NULL, NULL }
@@ -79,6 +80,22 @@ s_parse_uint (const char *section, const char *key, const char *value, uint64_t 
     if (!*value || *end || errno || value [0] == '-' || v < min || v > max) {
         snprintf (err, err_size, "config: %s/%s = '%s': expected an integer from %" PRIu64
                   " to %" PRIu64, section, key, value, min, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+//  Parse a number in [min, max]. Returns 0 or -1 with err naming key and value.
+static int
+s_parse_double (const char *section, const char *key, const char *value, double min,
+                double max, double *out, char *err, size_t err_size)
+{
+    char *end;
+    double v = strtod (value, &end);
+    if (!*value || *end || !(v >= min) || !(v <= max)) {
+        snprintf (err, err_size, "config: %s/%s = '%s': expected a number from %g to %g",
+                  section, key, value, min, max);
         return -1;
     }
     *out = v;
@@ -178,23 +195,10 @@ s_load_provider (tm_config_t *self, zconfig_t *section, char *err, size_t err_si
             return -1;
         p->exchange_delay_ms = (int64_t) v;
     }
-    self->providers_count++;
-    return 0;
-}
-
-//  Parse a number in [min, max]. Returns 0 or -1 with err naming key and value.
-static int
-s_parse_double (const char *section, const char *key, const char *value, double min,
-                double max, double *out, char *err, size_t err_size)
-{
-    char *end;
-    double v = strtod (value, &end);
-    if (!*value || *end || !(v >= min) || !(v <= max)) {
-        snprintf (err, err_size, "config: %s/%s = '%s': expected a number from %g to %g",
-                  section, key, value, min, max);
+    if ((value = zconfig_get (section, "bad_share", NULL))
+    &&  s_parse_double ("provider", "bad_share", value, 0, 1, &p->bad_share, err, err_size))
         return -1;
-    }
-    *out = v;
+    self->providers_count++;
     return 0;
 }
 

@@ -20,6 +20,7 @@ typedef struct {
     size_t symbols;                 //  SIM: how many symbols of the universe (0: all)
     int64_t connect_delay_ms;       //  SIM: stay CONNECTING this long first (tests, demos)
     int64_t exchange_delay_ms;      //  SIM: stamp exchange times this far in the past (tests)
+    double bad_share;               //  SIM: this share of its ticks is bad (tests)
     char ws_url [TM_PATH_MAX];      //  ZERODHA: ticker URL ("" = ZERODHA_WS_URL or Kite's);
                                     //  TRUEDATA: feed URL ("" = TRUEDATA_URL / _PORT)
     char api_url [TM_PATH_MAX];     //  ZERODHA: REST root ("" = ZERODHA_API_URL or Kite's)

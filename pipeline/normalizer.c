@@ -20,6 +20,8 @@ typedef struct {
     uint64_t ticks_in;              //  Raw ticks decoded
     uint64_t ticks_out;             //  Ticks published
     uint64_t rejected;              //  Ticks dropped by the checks
+    uint64_t rejected_of [TM_PROVIDERS_MAX];    //  Of which per provider
+    char (*symbols) [TM_SYMBOL_MAX];    //  Decode buffer of a status's symbols
     uint64_t malformed;             //  Messages that did not decode
     uint64_t send_failures;         //  Messages the PUB refused
     bool terminated;                //  $TERM received
@@ -31,6 +33,8 @@ s_self_new (zsock_t *pipe, const tm_config_t *config)
     self_t *self = (self_t *) zmalloc (sizeof (self_t));
     assert (self);
     self->pipe = pipe;
+    self->symbols = calloc (TM_STATUS_SYMBOLS_MAX, TM_SYMBOL_MAX);
+    assert (self->symbols);
     self->config = config;
     self->raw = tm_bus_sub_new ("", NULL);
     self->norm = tm_bus_pub_new ();
@@ -53,6 +57,7 @@ s_self_destroy (self_t **self_p)
         for (size_t i = 0; i < TM_PROVIDERS_MAX; i++)
             zhashx_destroy (&self->seqs [i]);
         msgpack_sbuffer_destroy (&self->buf);
+        free (self->symbols);
         free (self);
         *self_p = NULL;
     }
@@ -82,6 +87,8 @@ s_handle_ticks (self_t *self, zframe_t *body)
         int provider = tm_config_provider_index (self->config, tick->provider);
         if (provider < 0 || !s_price_ok (tick->last_price)
         ||  tick->volume < 0 || tick->last_quantity < 0) {
+            if (provider >= 0)
+                self->rejected_of [provider]++;
             if (self->rejected++ == 0)
                 zsys_warning ("normalizer: rejected tick provider=%s symbol=%s price=%g "
                               "(logged once)", tick->provider, tick->symbol, tick->last_price);
@@ -124,8 +131,18 @@ s_handle_raw (self_t *self)
         if (zframe_size (topic) > strlen (TM_TOPIC_STATUS)
         &&  memcmp (zframe_data (topic), TM_TOPIC_STATUS, strlen (TM_TOPIC_STATUS)) == 0) {
             //  Status passes through once it decodes; symbols are canonical for SIM already.
+            //  The ticks of the provider we rejected count among its errors (the analytics'
+            //  error rate, the arbiter's health), so a status then goes out with them added.
             tm_status_t status;
-            if (tm_status_decode (zframe_data (body), zframe_size (body), &status, NULL) == 0) {
+            if (tm_status_decode (zframe_data (body), zframe_size (body), &status,
+                                  self->symbols) == 0) {
+                int provider = tm_config_provider_index (self->config, status.provider);
+                if (provider >= 0 && self->rejected_of [provider]) {
+                    status.errors += self->rejected_of [provider];
+                    if (tm_status_publish (self->norm, &status, &self->buf))
+                        self->send_failures++;
+                }
+                else
                 if (zmsg_send (&msg, self->norm) == -1)
                     self->send_failures++;
             }

@@ -153,6 +153,7 @@ static const char *s_full =
     "    rate = 1000\n"
     "    symbols = 5\n"
     "    exchange_delay = 250\n"
+    "    bad_share = 0.125\n"
     "provider\n"
     "    name = SIM2\n"
     "    kind = SIM\n"
@@ -191,6 +192,7 @@ test_every_key (void)
     CU_ASSERT (config->providers [0].rate == 1000.0);
     CU_ASSERT (config->providers [0].symbols == 5);
     CU_ASSERT (config->providers [0].exchange_delay_ms == 250);
+    CU_ASSERT (config->providers [0].bad_share == 0.125);
     CU_ASSERT_STRING_EQUAL (config->providers [1].name, "SIM2");
     CU_ASSERT_STRING_EQUAL (config->providers [1].kind, "SIM");
     CU_ASSERT (config->providers [1].seed == 8);

@@ -208,6 +208,37 @@ async def t_analytics_truth (ctx):
         check (rc == 0, "daemon exited %s" % rc)
 
 
+@tap.case ("ANALYTICS error rate against known truth: a SIM sending 10 % bad ticks reads 0.10, "
+           "and the arbiter, with error_rate 0.2, keeps it", timeout=40)
+async def t_error_truth (ctx):
+    d = h.Daemon (h.config (providers=[{"name": "SIM", "kind": "SIM", "seed": 7, "rate": 200,
+                                        "bad_share": 0.1}]).rstrip ("\n")
+                  + "\narbiter\n    error_rate = 0.2\n", name="errors")
+    tap.daemons.append (d)
+    await asyncio.to_thread (d.start)
+    try:
+        await h.wait_serving (d)
+        c = await h.client (d, "errors")
+        await subscribe (c, channel="ANALYTICS")
+        deadline = time.monotonic () + 25
+        while True:
+            m = await c.expect (lambda m: m.get ("type") == "ANALYTICS", 3, "ANALYTICS")
+            if m ["message_rate"] ["SIM"] ["10s"] > 170 or time.monotonic () > deadline:
+                break
+        rates = m ["error_rate"] ["SIM"]
+        check (abs (rates ["10s"] - 0.1) <= 0.01 and abs (rates ["1s"] - 0.1) <= 0.03,
+               "error_rate %s, truth 0.1" % rates)
+        #  The rejected ticks never reach clients; the good ones' rate is 90 % of 200
+        check (abs (m ["message_rate"] ["SIM"] ["10s"] - 180) <= 20, "message_rate %s"
+               % m ["message_rate"] ["SIM"])
+        _, _, doc = await h.aget_json (d.url ("/ws/stats"))
+        check (doc ["providers"] ["SIM"] ["errors"] > 0, "/ws/stats errors %s" % doc ["providers"])
+        await c.close ()
+    finally:
+        rc = await asyncio.to_thread (d.stop)
+        check (rc == 0, "daemon exited %s" % rc)
+
+
 @tap.case ("unknown paths -> 404 (curl and urllib)")
 def t_404 (ctx):
     for path in ("/nope", "/ws/nope", "/ws/healthz"):

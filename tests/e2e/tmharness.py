@@ -176,7 +176,8 @@ def config (providers=None, routes=(), max_subscriptions=None, fake_time=FAKE_TI
         lines.append ("    %s = %s" % (key, _zpl_value (value)))
     for p in providers:
         lines.append ("provider")
-        for key in ("name", "kind", "seed", "rate", "symbols", "connect_delay", "exchange_delay"):
+        for key in ("name", "kind", "seed", "rate", "symbols", "connect_delay", "exchange_delay",
+                    "bad_share"):
             if key in p:
                 lines.append ("    %s = %s" % (key, _zpl_value (p [key])))
     for symbol, order in routes:
