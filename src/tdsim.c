@@ -5,6 +5,15 @@
 //  from actors/truedata_msg.c), sessions, the /_sim/ control plane, and the timer that drives
 //  ticks. Everything runs in the thread that calls tm_tdsim_service; there are no locks.
 //
+//  The market is anchored in time, so that two simulators with one seed are two providers of
+//  one market, as the failover tests need. Each symbol's events are a pure function of the
+//  seed, its id and the clock: event k happens at the anchor (09:15 IST of the clock's day,
+//  midnight before that) plus the first k intervals drawn from the symbol's own generator,
+//  and is stamped from that instant, not from when it is sent. Only subscribed symbols are
+//  walked as time passes; one that wakes first catches up without sending (cost: the events
+//  since the anchor, about 30 ns each), so a simulator subscribed late, restarted or back from
+//  the silent fault sends what the market does now, never what it missed.
+//
 //  With --log, each market message queued to a session (a trade, a bidask, a snapshot row)
 //  also becomes one JSON line of what a client decodes from it, flushed at once, so a test
 //  can compare the daemon's output with the truth while both run.
@@ -43,6 +52,8 @@
 #define S_PERIOD_MAX_US     250000          //  Longest timer period (bounds exit latency too)
 #define S_PERIOD_MIN_US     1000            //  lws waits in whole milliseconds
 #define S_IST_OFFSET_S      19800           //  IST is UTC+05:30, no DST
+#define S_OPEN_MINUTE       (9 * 60 + 15)   //  NSE opens at 09:15 IST
+#define S_LATE_MAX_NS       2000000000LL    //  Events older than this when due are not sent
 #define S_TICK_PAISE        5               //  0.05 rupee, the tick of everything here
 #define S_STRIKES           420             //  Strikes per option chain (x CE/PE)
 #define S_EXPIRIES          3               //  Weekly expiries generated per underlying
@@ -99,9 +110,8 @@ typedef struct {
     bool ever_sent;                 //  sent is meaningful
     int sent_event;                 //  S_EVENT_* of the last message sent (NONE = a row)
     uint64_t rng;                   //  Walk state, seeded by seed and id
-    size_t refs;                    //  Sessions subscribed to it; 0 = the walk sleeps
-    int64_t next_due;               //  Monotonic ns of its next tick
-    int event;                      //  S_EVENT_* of this period
+    size_t refs;                    //  Sessions subscribed to it; 0 = asleep, caught up on use
+    int64_t next_at;                //  Fake-clock ns of its next event; all before are in now
     //  Options only
     size_t underlying;              //  Index of its underlying index in syms
     double strike;                  //  Rupees
@@ -181,13 +191,16 @@ struct _tm_tdsim_t {
     uint32_t *by_name;              //  Symbol indexes sorted by name, for lookups
     uint32_t *mark;                 //  Scratch: request generation that last named a symbol
     uint32_t generation;            //  Current request generation
-    size_t *ticked;                 //  Scratch: symbols that ticked this period
+    size_t *due;                    //  Scratch: heap of symbols with events due in a pass
     s_conn_t *conns [S_CONNS_MAX];  //  Sessions, live and dying
     size_t nconns;                  //  Entries in conns
     unsigned next_conn_id;          //  Id of the next session
     lws_sorted_usec_list_t tick_sul;    //  Drives ticks and hang-up probes
     int64_t interval_ns;            //  Mean time between ticks of one symbol
-    lws_usec_t period_us;           //  Timer period
+    lws_usec_t period_us;           //  Longest wait of the timer
+    int64_t anchor_ns;              //  Fake-clock ns the market opened: every walk starts here
+    int64_t market_ns;              //  Fake-clock ns subscribed symbols have been walked to
+    int64_t timer_ns;               //  Fake-clock ns the timer runs next
     bool silent;                    //  Fault "silent": nothing leaves, reads pause
     bool refuse;                    //  Fault "refuse": every login gets User Already Connected
     uint64_t logins;                //  Logins accepted
@@ -232,13 +245,14 @@ s_now_s (void)
     return tm_clock_now_ns () / 1000000000;
 }
 
-//  Epoch seconds (UTC) to stamp on an exchange event happening now: delay_ms behind the
-//  clock, floored to the wire's whole seconds, so the stamp is never later than the delay
-//  says and a test knows the lag to within one second.
+//  Epoch seconds (UTC) to stamp on an exchange event that happened at at_ns on the clock:
+//  delay_ms behind it, floored to the wire's whole seconds, so the stamp is never later than
+//  the delay says, a test knows the lag to within one second, and two simulators stamp the
+//  same event alike however late either sends it.
 static int64_t
-s_exchange_s (tm_tdsim_t *self)
+s_stamp_s (tm_tdsim_t *self, int64_t at_ns)
 {
-    int64_t ns = tm_clock_now_ns () - (int64_t) self->config.delay_ms * 1000000;
+    int64_t ns = at_ns - (int64_t) self->config.delay_ms * 1000000;
     int64_t whole = ns / 1000000000;
     return ns % 1000000000 < 0 ? whole - 1 : whole;
 }
@@ -484,6 +498,14 @@ s_sym_start (s_sym_t *sym, double level, uint64_t seed, bool pre_open, int64_t t
     }
 }
 
+//  Draw the interval to sym's next event from its own walk state: uniform in [0.5, 1.5) of the
+//  mean, so the mean rate is --rate and symbols do not tick in lockstep.
+static void
+s_sym_schedule (tm_tdsim_t *self, s_sym_t *sym)
+{
+    sym->next_at += (int64_t) ((0.5 + s_unit (&sym->rng)) * (double) self->interval_ns);
+}
+
 static s_sym_t *
 s_sym_add (tm_tdsim_t *self, const char *name, uint32_t id, int kind, uint32_t lot)
 {
@@ -538,18 +560,26 @@ s_universe_build (tm_tdsim_t *self)
     self->syms = (s_sym_t *) calloc (S_UNIVERSE, sizeof (s_sym_t));
     self->by_name = (uint32_t *) calloc (S_UNIVERSE, sizeof (uint32_t));
     self->mark = (uint32_t *) calloc (S_UNIVERSE, sizeof (uint32_t));
-    self->ticked = (size_t *) calloc (S_UNIVERSE, sizeof (size_t));
-    assert (self->syms && self->by_name && self->mark && self->ticked);
+    self->due = (size_t *) calloc (S_UNIVERSE, sizeof (size_t));
+    assert (self->syms && self->by_name && self->mark && self->due);
     uint64_t seed = self->config.seed;
 
-    //  Dates follow the injectable clock in IST, so TICKMUX_FAKE_TIME pins expiries; before
-    //  09:15 IST nothing has traded yet and every first trade sets the open.
-    int64_t now_s = s_now_s ();
+    //  Dates follow the injectable clock in IST, so TICKMUX_FAKE_TIME pins expiries. Started
+    //  before 09:15 IST, the market opens at midnight with nothing traded, so every first
+    //  trade sets the open.
+    int64_t now_ns = tm_clock_now_ns ();
+    int64_t now_s = now_ns / 1000000000;
     struct tm today;
     s_ist_tm (now_s, &today);
-    bool pre_open = today.tm_hour * 60 + today.tm_min < 9 * 60 + 15;
-    //  The opening snapshot's stamp lags the clock like every other exchange stamp
-    int64_t stamp_s = s_exchange_s (self);
+    bool pre_open = today.tm_hour * 60 + today.tm_min < S_OPEN_MINUTE;
+    int64_t day_s = now_s - (now_s + S_IST_OFFSET_S) % 86400;
+    //  The market opened at the anchor, the same instant for every simulator started on this
+    //  IST day on the same side of 09:15: 09:15 IST, or before it midnight IST. Each walk
+    //  starts there, so an event's time and content follow from the seed and the clock alone.
+    self->anchor_ns = (day_s + (pre_open ? 0 : S_OPEN_MINUTE * 60)) * 1000000000;
+    self->market_ns = now_ns;
+    //  The opening snapshot's stamp lags the anchor like every other exchange stamp
+    int64_t stamp_s = s_stamp_s (self, self->anchor_ns);
 
     for (size_t i = 0; i < S_EQUITIES; i++) {
         s_sym_t *sym = s_sym_add (self, s_equities [i].name, s_equities [i].id, S_KIND_EQ, 1);
@@ -569,7 +599,6 @@ s_universe_build (tm_tdsim_t *self)
     }
     //  Options: the next S_EXPIRIES Thursdays from today (today included when it is one),
     //  S_STRIKES strikes centred on the money, a CE and a PE each (truedata.md 4 naming).
-    int64_t day_s = now_s - (now_s + S_IST_OFFSET_S) % 86400;
     int days_to_thursday = (4 - today.tm_wday + 7) % 7;
     uint32_t id = 300100001;
     for (size_t c = 0; c < S_CHAINS; c++) {
@@ -600,8 +629,11 @@ s_universe_build (tm_tdsim_t *self)
         }
     }
     assert (self->nsyms == S_UNIVERSE);
-    for (size_t i = 0; i < self->nsyms; i++)
+    for (size_t i = 0; i < self->nsyms; i++) {
         self->by_name [i] = (uint32_t) i;
+        self->syms [i].next_at = self->anchor_ns;
+        s_sym_schedule (self, &self->syms [i]);
+    }
     qsort_r (self->by_name, self->nsyms, sizeof (uint32_t), s_by_name_cmp, self->syms);
 }
 
@@ -655,25 +687,24 @@ s_requote (s_sym_t *sym, uint64_t r)
     q->ask_qty = sym->lot * (int64_t) (1 + (r >> 16) % 40);
 }
 
-//  One event for a subscribed symbol: a trade, or (tradables, with bid/ask on) a quote change,
-//  stamped stamp_s
+//  One event of a symbol: a trade, or (tradables, with bid/ask on) a quote change. It leaves
+//  the stamp and the average price to s_sym_settle, which a catch-up calls only once.
 static int
-s_walk (s_sym_t *sym, int64_t stamp_s, bool bidask)
+s_walk (s_sym_t *sym, bool bidask)
 {
     s_state_t *q = &sym->now;
     uint64_t r = s_rand (&sym->rng);
     bool tradable = sym->kind != S_KIND_INDEX;
-    q->ts = stamp_s;
     if (tradable && bidask && r % 5 == 0) {
         s_requote (sym, r >> 3);
         return S_EVENT_BIDASK;
     }
     //  Mostly one-tick moves, sometimes none, rarely three; a weak pull toward the
-    //  previous close keeps a long run inside a plausible day range.
+    //  previous close (beyond 3 % of it) keeps a long run inside a plausible day range.
     unsigned pick = (unsigned) ((r >> 3) % 100);
     int64_t steps = pick < 30 ? 0 : pick < 75 ? 1 : pick < 92 ? 2 : 3;
-    double pull = (double) (q->ltp - q->close) / (double) (q->close ? q->close : 1);
-    unsigned threshold = 500 + (pull > 0.03 ? 150 : 0) - (pull < -0.03 ? 150 : 0);
+    int64_t away = 100 * (q->ltp - q->close);
+    unsigned threshold = 500 + (away > 3 * q->close ? 150 : 0) - (away < -3 * q->close ? 150 : 0);
     bool up = ((r >> 10) % 1000) >= threshold;
     int64_t price = q->ltp + (up ? steps : -steps) * S_TICK_PAISE;
     if (price < S_TICK_PAISE)
@@ -701,7 +732,6 @@ s_walk (s_sym_t *sym, int64_t stamp_s, bool bidask)
         q->ltq = lots * sym->lot;
         q->ttq += q->ltq;
         q->turnover += price * q->ltq;
-        q->atp = (q->turnover + q->ttq / 2) / q->ttq;
         if (sym->kind != S_KIND_EQ) {
             q->oi += ((int64_t) ((r >> 32) % 21) - 10) * sym->lot;
             if (q->oi < 0)
@@ -710,6 +740,45 @@ s_walk (s_sym_t *sym, int64_t stamp_s, bool bidask)
         s_requote (sym, r >> 40);
     }
     return S_EVENT_TRADE;
+}
+
+//  After events up to one at at_ns: the stamp it carries and the day's average price
+static void
+s_sym_settle (tm_tdsim_t *self, s_sym_t *sym, int64_t at_ns)
+{
+    s_state_t *q = &sym->now;
+    q->ts = s_stamp_s (self, at_ns);
+    if (q->ttq)
+        q->atp = (q->turnover + q->ttq / 2) / q->ttq;
+}
+
+//  Apply sym's next event, stamped with the time it happens, and draw the one after.
+//  Returns its S_EVENT_*.
+static int
+s_sym_step (tm_tdsim_t *self, s_sym_t *sym)
+{
+    int64_t at_ns = sym->next_at;
+    int event = s_walk (sym, self->config.bidask);
+    s_sym_schedule (self, sym);
+    s_sym_settle (self, sym, at_ns);
+    return event;
+}
+
+//  Fast-forward sym, sending nothing, through every event at or before until (fake-clock ns):
+//  the market went on while nobody watched it. Only for a symbol nobody is sent (asleep, or
+//  the whole simulator silent), or its events would go missing from the feed.
+static void
+s_sym_catch_up (tm_tdsim_t *self, s_sym_t *sym, int64_t until)
+{
+    if (sym->next_at > until)
+        return;
+    int64_t at_ns;
+    do {
+        at_ns = sym->next_at;
+        s_walk (sym, self->config.bidask);
+        s_sym_schedule (self, sym);
+    } while (sym->next_at <= until);
+    s_sym_settle (self, sym, at_ns);
 }
 
 //  ------------------------------------------------------------------------------------------
@@ -945,14 +1014,20 @@ s_log_write (tm_tdsim_t *self, const s_text_t *text)
 //  ------------------------------------------------------------------------------------------
 //  Sessions
 
+static void s_timer_at (tm_tdsim_t *self, int64_t at_ns);
+static int64_t s_market_run (tm_tdsim_t *self, int64_t until, bool send);
+
+//  A symbol woken by its first subscriber first catches up with the market, so its snapshot
+//  row and its next event are those of a simulator that watched it all along. It lands where
+//  the timer left the awake ones; its events after that go out on the next pass.
 static void
 s_sym_ref (tm_tdsim_t *self, s_sym_t *sym)
 {
-    //  A freshly woken symbol starts at a random phase, so that many subscribed together
-    //  do not all tick in the same period.
-    if (sym->refs++ == 0)
-        sym->next_due = tm_clock_mono_ns ()
-                      + (int64_t) (s_unit (&sym->rng) * (double) self->interval_ns);
+    if (sym->refs++ == 0) {
+        s_sym_catch_up (self, sym, self->market_ns);
+        if (sym->next_at < self->timer_ns)
+            s_timer_at (self, sym->next_at);
+    }
 }
 
 //  A reply that carries a list of symbols, split into chunks of S_CHUNK_ROWS entries
@@ -1019,6 +1094,9 @@ s_reply_end (s_conn_t *conn, s_reply_t *reply)
 static void
 s_reply_row (s_conn_t *conn, s_reply_t *reply, s_sym_t *sym, bool row17)
 {
+    //  A row of a symbol nobody subscribed (the row17 fault's) shows the market now too
+    if (!sym->refs)
+        s_sym_catch_up (conn->sim, sym, conn->sim->market_ns);
     s_add_row (s_reply_entry (reply), sym, &sym->now, row17);
     if (conn->sim->log)
         s_log_add (&reply->log, conn, sym, "snapshot");
@@ -1613,6 +1691,10 @@ s_sim_fault (tm_tdsim_t *self, struct lws *wsi, s_pss_t *pss)
         bool silent = streq (kind, "silent");
         if (!silent)
             self->refuse = false;
+        //  The silence starts and ends now, not at the timer's next pass: what happened
+        //  before it still goes out, what happened in it never does.
+        if (silent != self->silent)
+            s_market_run (self, tm_clock_now_ns (), !self->silent);
         self->silent = silent;
         for (size_t i = 0; i < self->nconns; i++) {
             s_conn_t *conn = self->conns [i];
@@ -1676,8 +1758,10 @@ s_sim_state (tm_tdsim_t *self, struct lws *wsi, s_pss_t *pss)
             "queued_bytes", (json_int_t) conn->queued_bytes,
             "dropped", (json_int_t) conn->dropped, "received", (json_int_t) conn->received));
     }
+    char anchor [32];
+    s_ist_stamp (anchor, sizeof anchor, self->anchor_ns / 1000000000);
     return s_respond_json (wsi, pss, 200, json_pack (
-        "{s:o, s:I, s:I, s:I, s:I, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:i}",
+        "{s:o, s:I, s:I, s:I, s:I, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:i, s:s}",
         "connections", conns,
         "largest_request", (json_int_t) self->largest_request,
         "logins_refused", (json_int_t) self->logins_refused,
@@ -1692,7 +1776,8 @@ s_sim_state (tm_tdsim_t *self, struct lws *wsi, s_pss_t *pss)
         "faults", (json_int_t) self->faults,
         "universe", (json_int_t) self->nsyms,
         "log", self->log != NULL,
-        "delay_ms", self->config.delay_ms));
+        "delay_ms", self->config.delay_ms,
+        "anchor", anchor));
 }
 
 static int
@@ -1893,12 +1978,163 @@ static struct lws_protocols s_protocols [] = {
 //  ------------------------------------------------------------------------------------------
 //  The timer: ticks and hang-up probes
 
+//  Whether due entry a comes before b: the earlier event, then the lower index, so a
+//  derivative's underlying (listed before it) moves first when both tick at the same ns
+static bool
+s_due_before (tm_tdsim_t *self, size_t a, size_t b)
+{
+    int64_t at_a = self->syms [a].next_at, at_b = self->syms [b].next_at;
+    return at_a < at_b || (at_a == at_b && a < b);
+}
+
+static void
+s_due_push (tm_tdsim_t *self, size_t *count, size_t index)
+{
+    size_t *heap = self->due;
+    size_t child = (*count)++;
+    while (child > 0) {
+        size_t parent = (child - 1) / 2;
+        if (!s_due_before (self, index, heap [parent]))
+            break;
+        heap [child] = heap [parent];
+        child = parent;
+    }
+    heap [child] = index;
+}
+
+static size_t
+s_due_pop (tm_tdsim_t *self, size_t *count)
+{
+    size_t *heap = self->due;
+    size_t top = heap [0];
+    size_t last = heap [--*count];
+    size_t parent = 0;
+    while (true) {
+        size_t child = 2 * parent + 1;
+        if (child >= *count)
+            break;
+        if (child + 1 < *count && s_due_before (self, heap [child + 1], heap [child]))
+            child++;
+        if (!s_due_before (self, heap [child], last))
+            break;
+        heap [parent] = heap [child];
+        parent = child;
+    }
+    if (*count)
+        heap [parent] = last;
+    return top;
+}
+
+//  Send the event sym just had (S_EVENT_*) to every session subscribed to it, then, after an
+//  option's trade, its greeks at the underlying's price at the same instant (at_ns).
+static void
+s_sym_send (tm_tdsim_t *self, size_t index, int event, int64_t at_ns)
+{
+    s_sym_t *sym = &self->syms [index];
+    char text [S_TRADE_MAX];
+    size_t len = s_encode_event (sym, event, self->config.bidask, text, sizeof text);
+    bool sent = false;
+    for (size_t c = 0; c < self->nconns; c++) {
+        s_conn_t *conn = self->conns [c];
+        if (conn->logged_in && !conn->dead && conn->subscribed [index]
+        &&  s_conn_push (conn, text, len, false) == 0) {
+            sent = true;
+            if (self->log) {
+                self->log_line.len = 0;
+                s_log_add (&self->log_line, conn, sym,
+                           event == S_EVENT_TRADE ? "trade" : "bidask");
+                s_log_write (self, &self->log_line);
+            }
+        }
+    }
+    if (!sent)
+        return;
+    s_sym_sent (sym, event);
+    if (event == S_EVENT_TRADE)
+        self->trades_sent++;
+    else
+        self->bidasks_sent++;
+    //  An option's trade is followed by its greeks, when the account has them
+    if (self->config.greeks && sym->kind == S_KIND_OPT && event == S_EVENT_TRADE) {
+        //  A subscribed underlying has already had its events up to at_ns in this pass (they
+        //  come first in time order); one asleep catches up to that instant, so every
+        //  simulator prices this trade's greeks at the same spot.
+        s_sym_t *underlying = &self->syms [sym->underlying];
+        if (!underlying->refs)
+            s_sym_catch_up (self, underlying, at_ns);
+        len = s_encode_greeks (sym, s_rupees (underlying->now.ltp), sym->greeks, text,
+                               sizeof text);
+        for (size_t c = 0; c < self->nconns; c++) {
+            s_conn_t *conn = self->conns [c];
+            if (conn->logged_in && !conn->dead && conn->subscribed [index])
+                s_conn_push (conn, text, len, false);
+        }
+        sym->greeks_sent = true;
+        self->greeks_sent++;
+    }
+}
+
+//  Walk every subscribed symbol through its events up to until (fake-clock ns), all symbols
+//  together in time order, so a trade's greeks see the underlying as it was at that instant.
+//  With send, each event goes out, except one already S_LATE_MAX_NS old (a stalled process
+//  does not burst; the market went on without it); without, they happen unseen (the silent
+//  fault). Returns the fake-clock ns of the next event of a subscribed symbol, or INT64_MAX.
+static int64_t
+s_market_run (tm_tdsim_t *self, int64_t until, bool send)
+{
+    int64_t next = INT64_MAX;
+    size_t count = 0;
+    for (size_t i = 0; i < self->nsyms; i++) {
+        s_sym_t *sym = &self->syms [i];
+        if (!sym->refs)
+            continue;
+        if (sym->next_at <= until)
+            s_due_push (self, &count, i);
+        else
+        if (sym->next_at < next)
+            next = sym->next_at;
+    }
+    while (count) {
+        size_t index = s_due_pop (self, &count);
+        s_sym_t *sym = &self->syms [index];
+        int64_t at_ns = sym->next_at;
+        int event = s_sym_step (self, sym);
+        if (send && at_ns >= until - S_LATE_MAX_NS)
+            s_sym_send (self, index, event, at_ns);
+        if (sym->next_at <= until)
+            s_due_push (self, &count, index);
+        else
+        if (sym->next_at < next)
+            next = sym->next_at;
+    }
+    if (until > self->market_ns)
+        self->market_ns = until;
+    return next;
+}
+
+static void s_on_timer (lws_sorted_usec_list_t *sul);
+
+//  Run the timer when the fake clock reaches at_ns, but within S_PERIOD_MIN_US and period_us
+//  of now: the clock is the real one shifted, so its distance is the wait.
+static void
+s_timer_at (tm_tdsim_t *self, int64_t at_ns)
+{
+    int64_t now = tm_clock_now_ns ();
+    int64_t wait_ns = at_ns > now ? at_ns - now : 0;
+    if (wait_ns > (int64_t) self->period_us * 1000)
+        wait_ns = (int64_t) self->period_us * 1000;
+    int64_t wait_us = (wait_ns + 999) / 1000;
+    if (wait_us < S_PERIOD_MIN_US)
+        wait_us = S_PERIOD_MIN_US;
+    self->timer_ns = now + wait_us * 1000;
+    lws_sul_cancel (&self->tick_sul);
+    lws_sul_schedule (self->context, 0, &self->tick_sul, s_on_timer, (lws_usec_t) wait_us);
+}
+
 static void
 s_on_timer (lws_sorted_usec_list_t *sul)
 {
     tm_tdsim_t *self = lws_container_of (sul, tm_tdsim_t, tick_sul);
-    int64_t now = tm_clock_mono_ns ();
-    int64_t stamp_s = s_exchange_s (self);
     for (size_t c = 0; c < self->nconns; c++) {
         s_conn_t *conn = self->conns [c];
         if (conn->dead)
@@ -1918,62 +2154,8 @@ s_on_timer (lws_sorted_usec_list_t *sul)
             lws_callback_on_writable (conn->wsi);
         }
     }
-    //  While silent the market stands still: nothing would be sent anyway.
-    size_t nticked = 0;
-    if (!self->silent)
-        for (size_t i = 0; i < self->nsyms; i++) {
-            s_sym_t *sym = &self->syms [i];
-            if (!sym->refs || sym->next_due > now)
-                continue;
-            sym->event = s_walk (sym, stamp_s, self->config.bidask);
-            self->ticked [nticked++] = i;
-            //  Uniform in [0.5, 1.5) intervals: the mean rate is --rate, ticks do not march
-            //  in lockstep, and a late timer does not cause a burst of catch-up ticks.
-            sym->next_due += (int64_t) ((0.5 + s_unit (&sym->rng)) * (double) self->interval_ns);
-            if (sym->next_due < now)
-                sym->next_due = now + self->interval_ns / 2;
-        }
-    for (size_t t = 0; t < nticked; t++) {
-        size_t index = self->ticked [t];
-        s_sym_t *sym = &self->syms [index];
-        char text [S_TRADE_MAX];
-        size_t len = s_encode_event (sym, sym->event, self->config.bidask, text, sizeof text);
-        bool sent = false;
-        for (size_t c = 0; c < self->nconns; c++) {
-            s_conn_t *conn = self->conns [c];
-            if (conn->logged_in && !conn->dead && conn->subscribed [index]
-            &&  s_conn_push (conn, text, len, false) == 0) {
-                sent = true;
-                if (self->log) {
-                    self->log_line.len = 0;
-                    s_log_add (&self->log_line, conn, sym,
-                               sym->event == S_EVENT_TRADE ? "trade" : "bidask");
-                    s_log_write (self, &self->log_line);
-                }
-            }
-        }
-        if (sent) {
-            s_sym_sent (sym, sym->event);
-            if (sym->event == S_EVENT_TRADE)
-                self->trades_sent++;
-            else
-                self->bidasks_sent++;
-        }
-        //  An option's trade is followed by its greeks, when the account has them
-        if (sent && self->config.greeks && sym->kind == S_KIND_OPT
-        &&  sym->event == S_EVENT_TRADE) {
-            double spot = s_rupees (self->syms [sym->underlying].now.ltp);
-            len = s_encode_greeks (sym, spot, sym->greeks, text, sizeof text);
-            for (size_t c = 0; c < self->nconns; c++) {
-                s_conn_t *conn = self->conns [c];
-                if (conn->logged_in && !conn->dead && conn->subscribed [index])
-                    s_conn_push (conn, text, len, false);
-            }
-            sym->greeks_sent = true;
-            self->greeks_sent++;
-        }
-    }
-    lws_sul_schedule (self->context, 0, &self->tick_sul, s_on_timer, self->period_us);
+    //  While silent the market goes on unseen, as it does for a feed that has gone quiet
+    s_timer_at (self, s_market_run (self, tm_clock_now_ns (), !self->silent));
 }
 
 //  ------------------------------------------------------------------------------------------
@@ -2066,7 +2248,7 @@ tm_tdsim_new (const tm_tdsim_config_t *config, char *err, size_t err_size)
         tm_tdsim_destroy (&self);
         return NULL;
     }
-    lws_sul_schedule (self->context, 0, &self->tick_sul, s_on_timer, self->period_us);
+    s_timer_at (self, INT64_MAX);
     return self;
 }
 
@@ -2089,7 +2271,7 @@ tm_tdsim_destroy (tm_tdsim_t **self_p)
     free (self->syms);
     free (self->by_name);
     free (self->mark);
-    free (self->ticked);
+    free (self->due);
     free (self->user);
     free (self->password);
     if (self->log)

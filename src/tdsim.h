@@ -17,6 +17,13 @@
 //  expiries, timestamps and the validity date; a configured delay puts every exchange
 //  timestamp that many milliseconds behind that clock, so latency tests know the truth.
 //
+//  The market is a function of the seed, the rate, the bid/ask setting and the clock: every
+//  symbol's events happen at set instants from 09:15 IST of the clock's day (from midnight
+//  IST when started before 09:15), carry stamps of those instants, and go on while nobody
+//  listens. Two simulators given those and one clock (TICKMUX_FAKE_TIME with "@REAL") send
+//  the same events with the same stamps, however far apart they started, were restarted or
+//  were silenced; the events of a silence are never sent.
+//
 //  One lws_context in the calling thread; the caller drives it with tm_tdsim_service.
 
 #ifndef TM_TDSIM_H_INCLUDED
@@ -31,6 +38,7 @@
 typedef struct {
     int port;                       //  TCP port on 127.0.0.1; 0 lets the kernel choose
     uint64_t seed;                  //  Seeds prices and walks; same seed, same market
+                                    //  (with the same rate and bidask, on one clock)
     double rate;                    //  Ticks per second per subscribed symbol
     const char *user;               //  Expected `user` (borrowed)
     const char *password;           //  Expected `password` (borrowed)

@@ -51,7 +51,9 @@ s_usage (FILE *out)
         "  --no-greeks        no greeks message after each option trade\n"
         "  --delay-ms N       exchange timestamps lag the clock by N ms, 0-600000 (default 0)\n"
         "  --log FILE         append a JSON line for every trade, bidask and snapshot row sent\n"
-        "  TICKMUX_FAKE_TIME  epoch seconds or ISO 8601 (Z or +HH:MM): the simulated date\n");
+        "  TICKMUX_FAKE_TIME  epoch seconds or ISO 8601 (Z or +HH:MM): the simulated date;\n"
+        "                     with @REAL (the epoch seconds it stands for) simulators started\n"
+        "                     apart share one clock, and truedata ones with one seed one market\n");
 }
 
 //  Parse an unsigned integer option; the whole text must be digits within [min, max].

@@ -36,9 +36,9 @@ def daemon_config (sim, max_subscriptions=5000):
             + "option\n    name = GHOST\n    underlying = \"GHOST INDEX\"\n    step = 10\n")
 
 
-def start_sim (name, args=(), port=None):
+def start_sim (name, args=(), port=None, fake_time=h.FAKE_TIME):
     sim = h.Sim ("truedata", args=["--seed", "3", "--rate", "4", "--heartbeat-ms", "1000"] + list (args),
-                 name=name, env={"TICKMUX_FAKE_TIME": h.FAKE_TIME})
+                 name=name, env={"TICKMUX_FAKE_TIME": fake_time})
     if port:
         sim.args [sim.args.index ("--port") + 1] = str (port)
     sim.start ()
@@ -314,6 +314,125 @@ async def t_killed (ctx):
     for symbol in ("RELIANCE", "NIFTY 50"):
         await c.expect (is_tick (symbol, "TRUEDATA"), 10, "a %s tick from the new simulator" % symbol)
     await c.close ()
+
+
+async def wait_providers (d, names, state, timeout, up=True):
+    """Poll /ws/health until each of names is in state (up), or has left it (not up)."""
+    deadline = time.monotonic () + timeout
+    while True:
+        _, _, doc = await h.aget_json (d.url ("/ws/health"))
+        states = {p ["name"]: p ["state"] for p in doc ["providers"]}
+        if all ((states.get (name) == state) == up for name in names):
+            return
+        check (time.monotonic () < deadline, "providers %s, waiting for %s %s" % (states, names, state))
+        await asyncio.sleep (0.2)
+
+
+@tap.case ("two sims with one seed are one market: TDA and TDB send the same events, and one silenced "
+           "or restarted is not behind the other", timeout=120)
+async def t_one_market (ctx):
+    #  One fake clock for every process, two minutes into the session, so a symbol woken now has
+    #  two minutes of market to catch up with first
+    real = time.time () - 120
+    fake = "%s@%.3f" % (h.FAKE_TIME, real)
+
+    def fake_s ():
+        return h.FAKE_TIME_NS // 10 ** 9 + (time.time () - real)
+
+    args = ["--log", "sent.jsonl"]
+    sims = {}
+    d = None
+    try:
+        sims ["TDA"] = await asyncio.to_thread (start_sim, "market-a", args, None, fake)
+        await asyncio.sleep (1)
+        sims ["TDB"] = await asyncio.to_thread (start_sim, "market-b", args, None, fake)
+        text = h.config (providers=[], fake_time=fake).rstrip ("\n")
+        for name, sim in sims.items ():
+            text += "\nprovider\n    name = %s\n    kind = TRUEDATA\n    ws_url = \"%s\"" % (name, sim.ws)
+        d = h.Daemon (text + "\n", name="market",
+                      env={"TRUEDATA_USERNAME": USER, "TRUEDATA_PASSWORD": PASSWORD})
+        await asyncio.to_thread (d.start)
+        await wait_providers (d, sims, "CONNECTED", 15)
+        symbols = ("NIFTY-I", "RELIANCE")
+        c = await h.client (d, "market")
+        #  TDB's symbols wake 2 s after TDA's: its first events must be TDA's events of that time
+        await subscribe (c, symbols=list (symbols), provider="TDA")
+        await asyncio.sleep (2)
+        await subscribe (c, symbols=list (symbols), provider="TDB")
+
+        async def watch (seconds):
+            got = {(p, s): [] for p in sims for s in symbols}
+            for m in await c.during (seconds):
+                if m.get ("type") == "MARKET_DATA" and (m ["stream"], m ["symbol"]) in got:
+                    data = m ["data"]
+                    got [m ["stream"], m ["symbol"]].append (
+                        (data ["exchange_ts"] // 10 ** 9, data ["last_price"], data.get ("volume", 0)))
+            return got
+
+        def same_events (got, since_s, what):
+            """From the first whole second after both streams have a tick past since_s to the last
+            second both have completed, TDA's and TDB's ticks of each symbol are the same."""
+            for symbol in symbols:
+                a, b = got ["TDA", symbol], got ["TDB", symbol]
+                a_after = [e for e in a if e [0] > since_s]
+                b_after = [e for e in b if e [0] > since_s]
+                check (a_after and b_after, "%s %s: TDA sent %d, TDB %d ticks after %d"
+                       % (what, symbol, len (a_after), len (b_after), since_s))
+                start = max (a_after [0] [0], b_after [0] [0]) + 1
+                end = min (a [-1] [0], b [-1] [0]) - 1
+                in_a = [e for e in a if start <= e [0] <= end]
+                in_b = [e for e in b if start <= e [0] <= end]
+                check (end - start >= 2 and len (in_a) >= 6,
+                       "%s %s: an overlap of only %d s, %d ticks" % (what, symbol, end - start + 1, len (in_a)))
+                check (in_a == in_b, "%s %s: seconds %d-%d differ\n  TDA %s\n  TDB %s"
+                       % (what, symbol, start, end, in_a, in_b))
+
+        got = await watch (6)
+        same_events (got, 0, "both live")
+        #  The sims' own logs say the same: every trade both sent has one stamp, price and volume
+        for symbol in symbols:
+            trades = []
+            for sim in sims.values ():
+                with open (os.path.join (sim.tmp, "sent.jsonl")) as f:
+                    lines = [json.loads (line) for line in f.read ().split ("\n") [:-1]]
+                trades.append ({line ["volume"]: (line ["exchange_ts"], line ["ltp"])
+                                for line in lines if line ["symbol"] == symbol and line ["kind"] == "trade"})
+            common = set (trades [0]) & set (trades [1])
+            check (len (common) >= 10, "%s: only %d trades in both logs" % (symbol, len (common)))
+            check (all (trades [0] [v] == trades [1] [v] for v in common),
+                   "%s: the logs disagree on %s" % (symbol, [v for v in common if trades [0] [v] != trades [1] [v]]))
+
+        #  Silent for 3 s: TDB sends none of that time's events, and then the market's current ones
+        await asyncio.to_thread (sim_call, sims ["TDB"], "/_sim/fault?kind=silent")
+        silent_s = fake_s ()
+        await asyncio.sleep (3)
+        resumed_s = fake_s ()
+        await asyncio.to_thread (sim_call, sims ["TDB"], "/_sim/fault?kind=resume")
+        got = await watch (6)
+        for symbol in symbols:
+            quiet = [e for e in got ["TDB", symbol] if silent_s + 1 < e [0] < resumed_s - 1]
+            check (not quiet, "%s: TDB sent events of its silence: %s" % (symbol, quiet))
+            missed = [e for e in got ["TDA", symbol] if silent_s + 1 < e [0] < resumed_s - 1]
+            check (missed, "%s: TDA had nothing during TDB's silence" % symbol)
+        same_events (got, resumed_s, "after the silence")
+
+        #  Killed, and a new one on its port with the same arguments: it joins the market as it is now
+        port = sims ["TDB"].port
+        sims ["TDB"].proc.kill ()
+        sims ["TDB"].proc.wait ()
+        await wait_providers (d, ["TDB"], "CONNECTED", 10, up=False)
+        sims ["TDB"]._cleanup ()
+        sims ["TDB"] = await asyncio.to_thread (start_sim, "market-b2", args, port, fake)
+        await wait_providers (d, ["TDB"], "CONNECTED", 40)
+        restarted_s = fake_s ()
+        got = await watch (6)
+        same_events (got, restarted_s, "after the restart")
+        await c.close ()
+    finally:
+        rc = await asyncio.to_thread (d.stop) if d else 0
+        for sim in sims.values ():
+            await asyncio.to_thread (sim.stop)
+        check (rc == 0, "daemon exited %s" % rc)
 
 
 @tap.case ("a wrong password: AUTH_FAILED with the server's words, not retried in a loop", timeout=30)
