@@ -338,7 +338,8 @@ tm_arbiter_actor (zsock_t *pipe, void *args)
             s_handle_demand (self);
     }
     zsys_info ("arbiter: stopped ticks_out=%" PRIu64 " dropped=%" PRIu64 " switches=%" PRIu64
-               " malformed=%" PRIu64, self->ticks_out, tm_failover_dropped (self->failover),
-               tm_failover_switches (self->failover), self->malformed);
+               " resyncs=%" PRIu64 " malformed=%" PRIu64, self->ticks_out,
+               tm_failover_dropped (self->failover), tm_failover_switches (self->failover),
+               tm_failover_resyncs (self->failover), self->malformed);
     s_self_destroy (&self);
 }
