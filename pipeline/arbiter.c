@@ -74,8 +74,20 @@ s_self_destroy (self_t **self_p)
     }
 }
 
+static void
+s_publish_ticks (self_t *self, tm_tick_t *ticks, size_t count)
+{
+    for (size_t at = 0; at < count; at += TM_BATCH_MAX) {
+        size_t n = count - at < TM_BATCH_MAX ? count - at : TM_BATCH_MAX;
+        if (tm_tick_publish (self->md, TM_TOPIC_MD, ticks + at, n, &self->buf))
+            self->send_failures++;
+        else
+            self->ticks_out += n;
+    }
+}
+
 //  Publish what the failover table released: ticks on ALL with the stream's own gap-free
-//  seq, in batches of TM_BATCH_MAX, then its events
+//  seq, in batches of TM_BATCH_MAX, each event in its place among them
 static void
 s_flush (self_t *self)
 {
@@ -87,16 +99,14 @@ s_flush (self_t *self)
         out [i].seq = tm_seqs_next (self->seqs, out [i].symbol);
         out [i].pub_ts = now;
     }
-    for (size_t at = 0; at < count; at += TM_BATCH_MAX) {
-        size_t n = count - at < TM_BATCH_MAX ? count - at : TM_BATCH_MAX;
-        if (tm_tick_publish (self->md, TM_TOPIC_MD, out + at, n, &self->buf))
-            self->send_failures++;
-        else
-            self->ticks_out += n;
-    }
-    tm_failover_output_clear (self->failover);
+    size_t sent = 0;
     tm_failover_event_t event;
     while (tm_failover_next_event (self->failover, &event)) {
+        size_t upto = event.out_at < count ? event.out_at : count;
+        if (upto > sent) {
+            s_publish_ticks (self, out + sent, upto - sent);
+            sent = upto;
+        }
         if (event.kind == TM_FAILOVER_EVENT_SWITCH)
             zsys_info ("arbiter: %s from %s to %s (%s)", event.symbol, event.from, event.to,
                        event.reason);
@@ -105,6 +115,8 @@ s_flush (self_t *self)
         else
             self->events++;
     }
+    s_publish_ticks (self, out + sent, count - sent);
+    tm_failover_output_clear (self->failover);
 }
 
 static void

@@ -197,6 +197,7 @@ s_event_new (tm_failover_t *self, tm_failover_event_kind_t kind, const char *sym
     tm_failover_event_t *event = &self->events [self->events_head + self->events_count++];
     memset (event, 0, sizeof *event);
     event->kind = kind;
+    event->out_at = self->out_count;
     snprintf (event->symbol, sizeof event->symbol, "%s", symbol);
     if (from >= 0)
         snprintf (event->from, sizeof event->from, "%s",

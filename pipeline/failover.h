@@ -63,6 +63,7 @@ typedef struct {
     char reason [TM_REASON_SHORT];  //  DISCONNECTED, STALE, ERRORS, SYMBOL_STALE, RECOVERED...
     int64_t since_ts;               //  GAP: exchange time of the last tick delivered
     int64_t until_ts;               //  GAP: exchange time of the first tick after the gap
+    size_t out_at;                  //  Its place in the output: it goes before that tick
 } tm_failover_event_t;
 
 typedef struct _tm_failover_t tm_failover_t;
@@ -100,7 +101,9 @@ tm_tick_t *
 void
     tm_failover_output_clear (tm_failover_t *self);
 
-//  The oldest event not taken yet. Returns false when there is none.
+//  The oldest event not taken yet. Returns false when there is none. Its out_at is the index
+//  in the output it belongs before (publish the ticks before it, then it, then the rest:
+//  a client learns of a switch before the new provider's ticks).
 bool
     tm_failover_next_event (tm_failover_t *self, tm_failover_event_t *event);
 

@@ -275,7 +275,7 @@ static void
 test_event_codec (void)
 {
     tm_failover_event_t event = { TM_FAILOVER_EVENT_GAP, "NIFTY-I", "TRUEDATA", "ZERODHA",
-                                  "STANDBY_OVERFLOW", 11, 22 };
+                                  "STANDBY_OVERFLOW", 11, 22, 0 };
     msgpack_sbuffer buf;
     msgpack_sbuffer_init (&buf);
     CU_ASSERT (tm_event_encode (&event, 33, &buf) == 0);

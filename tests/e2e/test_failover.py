@@ -227,6 +227,18 @@ async def t_stream (m):
             last = d
     providers = {t ["provider"] for ticks in by_symbol.values () for t in ticks}
     check (providers == {"TDA", "TDB"}, "ALL came from %s" % sorted (providers))
+    #  A symbol's provider on ALL changes only at a FAILOVER of that symbol, which comes first
+    current = {}
+    for msg in m.received:
+        if msg.get ("type") == "FAILOVER":
+            check (current.get (msg ["symbol"], msg ["from"]) == msg ["from"],
+                   "FAILOVER from %s while ALL %s came from %s" % (msg ["from"], msg ["symbol"],
+                                                               current.get (msg ["symbol"])))
+            current [msg ["symbol"]] = msg ["to"]
+        elif msg.get ("type") == "MARKET_DATA" and msg ["stream"] == "ALL":
+            was = current.setdefault (msg ["symbol"], msg ["provider"])
+            check (msg ["provider"] == was, "%s seq %d from %s before any FAILOVER to it (ALL "
+                   "was on %s)" % (msg ["symbol"], msg ["seq"], msg ["provider"], was))
 
 
 @tap.case ("the daemon and both simulators exit 0 on SIGTERM; one market needed no resync")
