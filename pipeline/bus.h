@@ -40,6 +40,7 @@
 #define TM_TOPIC_ORDER      "order."
 #define TM_TOPIC_STATS      "stats."
 #define TM_TOPIC_EVENT      "event."    //  FAILOVER and GAP: event.ALL.<symbol>|
+#define TM_TOPIC_HEARTBEAT  "hb."       //  The public feed's heartbeat, once a second
 #define TM_SYMBOL_END       '|'         //  Ends every symbol in a topic
 
 //  The arbitrated stream's name, on the bus and on the wire

@@ -29,6 +29,10 @@ static const s_key_t s_provider_keys [] = {
     { "api_url", "an http:// or https:// URL" },
     { NULL, NULL }
 };
+static const s_key_t s_feed_keys [] = {
+    { "bind", "a ZeroMQ endpoint (tcp://ADDRESS:PORT, PORT * for any) or off" },
+    { "snapshot", "a ZeroMQ endpoint for the snapshot ROUTER" }, { NULL, NULL }
+};
 static const s_key_t s_arbiter_keys [] = {
     { "hold_down", "milliseconds" }, { "stale_floor", "milliseconds" },
     { "stale_factor", "a number of mean intervals" }, { "error_rate", "a share, 0 to 1" },
@@ -291,6 +295,8 @@ s_config_from (zconfig_t *root, char *err, size_t err_size)
     self->max_subscriptions = TM_DEFAULT_MAX_SUBS;
     self->max_message = TM_DEFAULT_MAX_MESSAGE;
     self->queue_bytes = TM_DEFAULT_QUEUE_BYTES;
+    strcpy (self->feed_bind, TM_DEFAULT_FEED_BIND);
+    strcpy (self->feed_snapshot, TM_DEFAULT_FEED_SNAPSHOT);
     self->failover = (tm_failover_config_t) {
         (int64_t) TM_FAILOVER_HOLD_DOWN_MS * 1000000, (int64_t) TM_FAILOVER_STALE_FLOOR_MS * 1000000,
         TM_FAILOVER_STALE_FACTOR, TM_FAILOVER_ERROR_RATE
@@ -360,6 +366,19 @@ s_config_from (zconfig_t *root, char *err, size_t err_size)
                 goto failed;
         }
         else
+        if (strcmp (name, "feed") == 0) {
+            if (s_check_keys (section, s_feed_keys, err, err_size))
+                goto failed;
+            if ((value = zconfig_get (section, "bind", NULL))
+            &&  s_copy (name, "bind", value, self->feed_bind, sizeof self->feed_bind,
+                        err, err_size))
+                goto failed;
+            if ((value = zconfig_get (section, "snapshot", NULL))
+            &&  s_copy (name, "snapshot", value, self->feed_snapshot,
+                        sizeof self->feed_snapshot, err, err_size))
+                goto failed;
+        }
+        else
         if (strcmp (name, "arbiter") == 0) {
             if (s_load_arbiter (self, section, err, err_size))
                 goto failed;
@@ -367,7 +386,7 @@ s_config_from (zconfig_t *root, char *err, size_t err_size)
         else
         if (strcmp (name, "route") != 0) {
             snprintf (err, err_size, "config: unknown section '%s' (expected one of: tickmux, "
-                      "gateway, provider, arbiter, option, route)", name);
+                      "gateway, provider, feed, arbiter, option, route)", name);
             goto failed;
         }
     }
@@ -421,6 +440,16 @@ s_config_from (zconfig_t *root, char *err, size_t err_size)
         }
     }
     //  Environment beats the file
+    if ((value = getenv ("TICKMUX_FEED_BIND")) && *value
+    &&  s_copy ("env", "TICKMUX_FEED_BIND", value, self->feed_bind, sizeof self->feed_bind,
+                err, err_size))
+        goto failed;
+    if ((value = getenv ("TICKMUX_FEED_SNAPSHOT")) && *value
+    &&  s_copy ("env", "TICKMUX_FEED_SNAPSHOT", value, self->feed_snapshot,
+                sizeof self->feed_snapshot, err, err_size))
+        goto failed;
+    if (streq (self->feed_bind, "off"))
+        self->feed_bind [0] = '\0';
     if ((value = getenv ("TICKMUX_FAKE_TIME")) && *value
     &&  s_copy ("env", "TICKMUX_FAKE_TIME", value, self->fake_time, sizeof self->fake_time,
                 err, err_size))

@@ -38,6 +38,8 @@ typedef struct {
     size_t max_message;             //  Largest client text message, bytes (close 1009 past it)
     size_t queue_bytes;             //  Per-client outgoing queue bound, bytes
     char www_dir [TM_PATH_MAX];     //  Dashboard files ("" when none was found)
+    char feed_bind [TM_PATH_MAX];   //  The public feed's XPUB endpoint ("" = no feed)
+    char feed_snapshot [TM_PATH_MAX];   //  Its snapshot ROUTER endpoint
     size_t providers_count;         //  Entries in providers
     tm_provider_config_t providers [TM_PROVIDERS_MAX];
     tm_routes_t *routes;            //  Route table over the providers (owned)
@@ -53,6 +55,8 @@ typedef struct {
 #define TM_DEFAULT_MAX_MESSAGE      (64 * 1024)
 #define TM_DEFAULT_QUEUE_BYTES      (4 * 1024 * 1024)
 #define TM_DEFAULT_SIM_RATE         200.0
+#define TM_DEFAULT_FEED_BIND        "tcp://127.0.0.1:5556"
+#define TM_DEFAULT_FEED_SNAPSHOT    "tcp://127.0.0.1:5557"
 #define TM_DEFAULT_SIM_SEED         1
 #define TM_SIM_RATE_MAX             10000000.0
 

@@ -13,6 +13,7 @@
 #include "zerodha.h"
 #include "truedata.h"
 #include "analytics.h"
+#include "feed.h"
 #include "gateway.h"
 #include "login.h"
 #include <curl/curl.h>
@@ -55,7 +56,7 @@ s_make_dirs (const char *path)
 }
 
 typedef struct {
-    zactor_t *actors [TM_PROVIDERS_MAX + 4];    //  In start order
+    zactor_t *actors [TM_PROVIDERS_MAX + 5];    //  In start order
     size_t count;                               //  Started
 } s_actors_t;
 
@@ -173,6 +174,11 @@ main (int argc, char *argv [])
     int rc = s_start (&actors, "gateway", tm_gateway_actor, config);
     if (rc == 0)
         rc = s_start (&actors, "analytics", tm_analytics_actor, config);
+    zactor_t *feed = NULL;
+    if (rc == 0 && config->feed_bind [0]) {
+        rc = s_start (&actors, "feed", tm_feed_actor, config);
+        feed = rc == 0 ? actors.actors [actors.count - 1] : NULL;
+    }
     if (rc == 0)
         rc = s_start (&actors, "arbiter", tm_arbiter_actor, config);
     if (rc == 0)
@@ -194,6 +200,17 @@ main (int argc, char *argv [])
     zsock_recv (actors.actors [0], "si", &reply, &listen_port);
     free (reply);
     const char *host = streq (config->interface, "0.0.0.0") ? "0.0.0.0" : config->interface;
+    if (feed) {
+        char *endpoint = NULL, *snapshot = NULL;
+        zsock_send (feed, "s", "ENDPOINTS");
+        zsock_recv (feed, "sss", &reply, &endpoint, &snapshot);
+        //  Tests and scripts read this line to learn the feed's ports; keep its shape.
+        fprintf (stderr, "tickmux: feed on %s snapshot %s\n", endpoint, snapshot);
+        free (reply);
+        free (endpoint);
+        free (snapshot);
+        reply = NULL;
+    }
     //  Tests and scripts read this line to learn the port; keep its shape.
     fprintf (stderr, "tickmux: gateway listening on ws://%s:%d/ws\n", host, listen_port);
     fflush (stderr);

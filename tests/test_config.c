@@ -158,6 +158,9 @@ static const char *s_full =
     "    name = SIM2\n"
     "    kind = SIM\n"
     "    seed = 8\n"
+    "feed\n"
+    "    bind = \"tcp://0.0.0.0:6556\"\n"
+    "    snapshot = \"tcp://0.0.0.0:6557\"\n"
     "arbiter\n"
     "    hold_down = 2500\n"
     "    stale_floor = 400\n"
@@ -173,8 +176,10 @@ static const char *s_full =
 static void
 test_every_key (void)
 {
-    //  STATE_DIRECTORY beats the file, so take it away for this test
+    //  STATE_DIRECTORY (and the feed's variables) beat the file, so take them away
     unsetenv ("STATE_DIRECTORY");
+    unsetenv ("TICKMUX_FEED_BIND");
+    unsetenv ("TICKMUX_FEED_SNAPSHOT");
     tm_config_t *config = s_load (s_full, __LINE__);
     setenv ("STATE_DIRECTORY", s_state_dir, 1);
     CU_ASSERT_PTR_NOT_NULL_FATAL (config);
@@ -200,6 +205,8 @@ test_every_key (void)
     CU_ASSERT (config->providers [1].symbols == 0);
     CU_ASSERT (tm_config_provider_index (config, "SIM2") == 1);
     CU_ASSERT (config->failover.hold_down_ns == 2500 * 1000000LL);
+    CU_ASSERT_STRING_EQUAL (config->feed_bind, "tcp://0.0.0.0:6556");
+    CU_ASSERT_STRING_EQUAL (config->feed_snapshot, "tcp://0.0.0.0:6557");
     CU_ASSERT (config->failover.stale_floor_ns == 400 * 1000000LL);
     CU_ASSERT (config->failover.stale_factor == 8.5);
     CU_ASSERT (config->failover.error_rate == 0.25);
@@ -214,6 +221,28 @@ test_every_key (void)
     CU_ASSERT (tm_routes_lookup (config->routes, "RELIANCE", order, TM_PROVIDERS_MAX) == 1);
     CU_ASSERT (order [0] == 0);
     tm_config_destroy (&config);
+}
+
+//  The feed: on by default on loopback, off by config, the environment beats the file
+static void
+test_feed (void)
+{
+    unsetenv ("TICKMUX_FEED_BIND");
+    unsetenv ("TICKMUX_FEED_SNAPSHOT");
+    tm_config_t *config = s_load ("", __LINE__);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (config);
+    CU_ASSERT_STRING_EQUAL (config->feed_bind, TM_DEFAULT_FEED_BIND);
+    CU_ASSERT_STRING_EQUAL (config->feed_snapshot, TM_DEFAULT_FEED_SNAPSHOT);
+    tm_config_destroy (&config);
+    config = s_load ("feed\n    bind = off\n", __LINE__);
+    CU_ASSERT (config && config->feed_bind [0] == '\0');
+    tm_config_destroy (&config);
+    setenv ("TICKMUX_FEED_BIND", "tcp://127.0.0.1:*", 1);
+    config = s_load ("feed\n    bind = \"tcp://127.0.0.1:7000\"\n", __LINE__);
+    CU_ASSERT (config && streq (config->feed_bind, "tcp://127.0.0.1:*"));
+    tm_config_destroy (&config);
+    unsetenv ("TICKMUX_FEED_BIND");
+    s_refuse ("feed\n    port = 5556\n", (const char *[]) { "port", NULL }, __LINE__);
 }
 
 static void
@@ -520,6 +549,7 @@ tm_config_tests (void)
     ||  !CU_add_test (suite, "built-in default", test_defaults)
     ||  !CU_add_test (suite, "every README key", test_every_key)
     ||  !CU_add_test (suite, "two providers SIM and SIM2", test_two_providers)
+    ||  !CU_add_test (suite, "the feed's endpoints", test_feed)
     ||  !CU_add_test (suite, "unknown keys are named", test_unknown_keys)
     ||  !CU_add_test (suite, "bad values name key and value", test_bad_values)
     ||  !CU_add_test (suite, "routes built and checked", test_routes)

@@ -25,7 +25,7 @@ import tmharness as h
 from tmharness import check, fail
 
 tap = h.Tap ()
-SCHEMA_FILES = ["tick", "status", "client-in", "client-out"]
+SCHEMA_FILES = ["tick", "status", "event", "stats", "heartbeat", "client-in", "client-out"]
 CODEC_DUMP = os.environ.get ("TICKMUX_CODEC_DUMP") or os.path.join (
     os.path.dirname (os.path.abspath (h.BIN)), "codec_dump")
 

@@ -258,6 +258,9 @@ class Daemon:
         env = {k: v for k, v in os.environ.items ()
                if not k.startswith (("TICKMUX_", "ZERODHA_", "TRUEDATA_", "N8N_"))
                and k != "STATE_DIRECTORY"}
+        #  The feed on ports of its own, so daemons (and two runs) never collide on 5556
+        if self.binary == BIN:
+            env.update (_FEED_ENV)
         #  Keep the sanitizer options make check sets
         env.update (self.env)
         self.cmd = cmd
@@ -376,6 +379,15 @@ class Daemon:
     def url (self, path):
         return "http://127.0.0.1:%d%s" % (self.port, path)
 
+    def feed_endpoints (self):
+        """(feed, snapshot) endpoints from the daemon's "tickmux: feed on ..." line."""
+        with self.cond:
+            for _, tag, text in self.lines:
+                m = re.search (r"tickmux: feed on (\S+) snapshot (\S+)", text)
+                if m:
+                    return m.group (1), m.group (2)
+        fail ("%s logged no feed endpoints" % self.name)
+
     def __enter__ (self):
         return self.start ()
 
@@ -401,6 +413,9 @@ class Sim (Daemon):
         return "ws://127.0.0.1:%d" % self.port
 
 
+_FEED_ENV = {"TICKMUX_FEED_BIND": "tcp://127.0.0.1:*", "TICKMUX_FEED_SNAPSHOT": "tcp://127.0.0.1:*"}
+
+
 def run_tickmux (args, timeout=10.0, env=None, config_text=None):
     """Run tickmux to completion (for --version, --help, bad configs). Returns
     (returncode or None on timeout, stdout, stderr). config_text: written to a temp file whose
@@ -414,6 +429,7 @@ def run_tickmux (args, timeout=10.0, env=None, config_text=None):
             args = [path if a == "@CONFIG@" else a for a in args]
         full_env = {k: v for k, v in os.environ.items ()
                     if not k.startswith (("TICKMUX_", "ZERODHA_", "TRUEDATA_", "N8N_"))}
+        full_env.update (_FEED_ENV)
         full_env.update (env or {})
         proc = subprocess.Popen ([BIN] + list (args), stdin=subprocess.DEVNULL,
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env,

@@ -1,0 +1,280 @@
+//  feed - the public ZeroMQ feed (see feed.h)
+
+#include "tickmux.h"
+#include "feed.h"
+
+#define S_HEARTBEAT_NS  1000000000LL    //  "hb." this often
+#define S_FEED_HWM      100000          //  Messages queued per subscriber before a drop
+
+typedef struct {
+    zsock_t *pipe;                  //  Actor command pipe
+    zsock_t *md;                    //  SUB: ALL and its events
+    zsock_t *norm;                  //  SUB: providers' streams, status, orders
+    zsock_t *stats;                 //  SUB: analytics
+    zsock_t *xpub;                  //  XPUB, bound on TCP: the feed
+    zsock_t *router;                //  ROUTER, bound on TCP: snapshots
+    zpoller_t *poller;
+    const tm_config_t *config;      //  Borrowed from main
+    zhashx_t *last;                 //  tick topic -> zframe_t * body of its last tick (owned)
+    tm_tick_t ticks [TM_BATCH_MAX]; //  Decode buffer
+    msgpack_sbuffer buf;            //  Scratch
+    int64_t next_heartbeat;         //  Monotonic ns
+    uint64_t heartbeats;            //  Sent, the heartbeat's own seq
+    uint64_t published;             //  Messages sent on the XPUB
+    uint64_t dropped;               //  Messages refused at a high-water mark
+    uint64_t snapshots;             //  Snapshot requests answered
+    uint64_t malformed;             //  Bus messages that did not decode
+    char *feed_endpoint;            //  Endpoints bound, ports resolved (for ENDPOINTS)
+    char *snapshot_endpoint;
+    bool terminated;                //  $TERM received
+} self_t;
+
+static void
+s_frame_free (void **item_p)
+{
+    zframe_t *frame = (zframe_t *) *item_p;
+    zframe_destroy (&frame);
+    *item_p = NULL;
+}
+
+static self_t *
+s_self_new (zsock_t *pipe, const tm_config_t *config)
+{
+    self_t *self = (self_t *) zmalloc (sizeof (self_t));
+    assert (self);
+    self->pipe = pipe;
+    self->config = config;
+    self->md = tm_bus_sub_new (TM_TOPIC_MD, TM_TOPIC_EVENT, NULL);
+    self->norm = tm_bus_sub_new (TM_TOPIC_MD, TM_TOPIC_STATUS, TM_TOPIC_ORDER, NULL);
+    self->stats = tm_bus_sub_new (TM_TOPIC_STATS, NULL);
+    self->xpub = zsock_new (ZMQ_XPUB);
+    self->router = zsock_new (ZMQ_ROUTER);
+    assert (self->xpub && self->router);
+    zsock_set_sndhwm (self->xpub, S_FEED_HWM);
+    zsock_set_xpub_nodrop (self->xpub, 1);
+    zsock_set_sndtimeo (self->xpub, 0);
+    zsock_set_sndtimeo (self->router, 0);
+    self->last = zhashx_new ();
+    zhashx_set_destructor (self->last, s_frame_free);
+    self->poller = zpoller_new (pipe, self->md, self->norm, self->stats, self->router, self->xpub,
+                                NULL);
+    zpoller_set_nonstop (self->poller, true);
+    msgpack_sbuffer_init (&self->buf);
+    return self;
+}
+
+static void
+s_self_destroy (self_t **self_p)
+{
+    self_t *self = *self_p;
+    if (self) {
+        zpoller_destroy (&self->poller);
+        zhashx_destroy (&self->last);
+        zsock_destroy (&self->md);
+        zsock_destroy (&self->norm);
+        zsock_destroy (&self->stats);
+        zsock_destroy (&self->xpub);
+        zsock_destroy (&self->router);
+        msgpack_sbuffer_destroy (&self->buf);
+        free (self->feed_endpoint);
+        free (self->snapshot_endpoint);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+//  Send [topic][body] on the XPUB; a refusal (a subscriber at its high-water mark) is counted
+static void
+s_send (self_t *self, const char *topic, size_t topic_len, const void *body, size_t size)
+{
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addmem (msg, topic, topic_len);
+    zmsg_addmem (msg, body, size);
+    if (zmsg_send (&msg, self->xpub) == -1) {
+        zmsg_destroy (&msg);
+        self->dropped++;
+    }
+    else
+        self->published++;
+}
+
+//  A batch of ticks goes out one tick a message, each topic exactly its (stream, symbol)
+static void
+s_forward_ticks (self_t *self, zframe_t *body)
+{
+    size_t count;
+    if (tm_tick_decode (zframe_data (body), zframe_size (body), self->ticks, TM_BATCH_MAX,
+                        &count)) {
+        self->malformed++;
+        return;
+    }
+    for (size_t i = 0; i < count; i++) {
+        const tm_tick_t *tick = &self->ticks [i];
+        char topic [TM_TOPIC_MAX];
+        if (tm_bus_topic (topic, sizeof topic, TM_TOPIC_MD, tick->stream, tick->symbol) < 0)
+            continue;
+        msgpack_sbuffer_clear (&self->buf);
+        if (tm_tick_encode (tick, 1, &self->buf))
+            continue;
+        s_send (self, topic, strlen (topic), self->buf.data, self->buf.size);
+        zhashx_update (self->last, topic, zframe_new (self->buf.data, self->buf.size));
+    }
+}
+
+static void
+s_handle_bus (self_t *self, zsock_t *sock)
+{
+    for (int i = 0; i < 256 && (zsock_events (sock) & ZMQ_POLLIN); i++) {
+        zmsg_t *msg = zmsg_recv (sock);
+        if (!msg)
+            return;
+        zframe_t *topic = zmsg_first (msg);
+        zframe_t *body = zmsg_next (msg);
+        size_t md_len = strlen (TM_TOPIC_MD);
+        if (!body)
+            self->malformed++;
+        else
+        if (zframe_size (topic) >= md_len && memcmp (zframe_data (topic), TM_TOPIC_MD, md_len) == 0)
+            s_forward_ticks (self, body);
+        else
+            //  Status, orders, events and stats are one record a message already
+            s_send (self, (const char *) zframe_data (topic), zframe_size (topic),
+                    zframe_data (body), zframe_size (body));
+        zmsg_destroy (&msg);
+    }
+}
+
+//  [id][SNAPSHOT][prefix] -> [id][topic][body] per matching tick, then [id][END][count]
+static void
+s_handle_snapshot (self_t *self)
+{
+    zmsg_t *request = zmsg_recv (self->router);
+    if (!request)
+        return;
+    zframe_t *id = zmsg_pop (request);
+    char *verb = zmsg_popstr (request);
+    char *prefix = zmsg_popstr (request);
+    if (id && verb && streq (verb, "SNAPSHOT")) {
+        size_t len = prefix ? strlen (prefix) : 0;
+        uint64_t sent = 0;
+        for (zframe_t *body = (zframe_t *) zhashx_first (self->last); body;
+             body = (zframe_t *) zhashx_next (self->last)) {
+            const char *topic = (const char *) zhashx_cursor (self->last);
+            if (len && strncmp (topic, prefix, len) != 0)
+                continue;
+            zmsg_t *reply = zmsg_new ();
+            zmsg_addmem (reply, zframe_data (id), zframe_size (id));
+            zmsg_addstr (reply, topic);
+            zmsg_addmem (reply, zframe_data (body), zframe_size (body));
+            if (zmsg_send (&reply, self->router) == -1)
+                zmsg_destroy (&reply);
+            else
+                sent++;
+        }
+        zmsg_t *end = zmsg_new ();
+        zmsg_addmem (end, zframe_data (id), zframe_size (id));
+        zmsg_addstr (end, "END");
+        zmsg_addstrf (end, "%" PRIu64, sent);
+        if (zmsg_send (&end, self->router) == -1)
+            zmsg_destroy (&end);
+        self->snapshots++;
+    }
+    else
+        self->malformed++;
+    zframe_destroy (&id);
+    free (verb);
+    free (prefix);
+    zmsg_destroy (&request);
+}
+
+//  "hb." {v, kind:"heartbeat", ts, seq, published, dropped}: a dead core goes quiet
+static void
+s_heartbeat (self_t *self)
+{
+    msgpack_sbuffer_clear (&self->buf);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &self->buf, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 6);
+    const char *keys [] = { "v", "kind", "ts", "seq", "published", "dropped" };
+    msgpack_pack_str (&pk, 1);
+    msgpack_pack_str_body (&pk, keys [0], 1);
+    msgpack_pack_uint8 (&pk, 1);
+    msgpack_pack_str (&pk, 4);
+    msgpack_pack_str_body (&pk, keys [1], 4);
+    msgpack_pack_str (&pk, 9);
+    msgpack_pack_str_body (&pk, "heartbeat", 9);
+    msgpack_pack_str (&pk, 2);
+    msgpack_pack_str_body (&pk, keys [2], 2);
+    msgpack_pack_int64 (&pk, tm_clock_now_ns ());
+    msgpack_pack_str (&pk, 3);
+    msgpack_pack_str_body (&pk, keys [3], 3);
+    msgpack_pack_uint64 (&pk, ++self->heartbeats);
+    msgpack_pack_str (&pk, 9);
+    msgpack_pack_str_body (&pk, keys [4], 9);
+    msgpack_pack_uint64 (&pk, self->published);
+    msgpack_pack_str (&pk, 7);
+    msgpack_pack_str_body (&pk, keys [5], 7);
+    msgpack_pack_uint64 (&pk, self->dropped);
+    s_send (self, TM_TOPIC_HEARTBEAT, strlen (TM_TOPIC_HEARTBEAT), self->buf.data,
+            self->buf.size);
+}
+
+static int
+s_start (void *args)
+{
+    self_t *self = (self_t *) args;
+    if (zsock_bind (self->xpub, "%s", self->config->feed_bind) < 0
+    ||  zsock_bind (self->router, "%s", self->config->feed_snapshot) < 0) {
+        zsys_error ("feed: cannot bind %s / %s: %s", self->config->feed_bind,
+                    self->config->feed_snapshot, zmq_strerror (zmq_errno ()));
+        return -1;
+    }
+    self->feed_endpoint = zsock_last_endpoint (self->xpub);
+    self->snapshot_endpoint = zsock_last_endpoint (self->router);
+    if (zsock_connect (self->md, "%s", TM_BUS_MD) || zsock_connect (self->norm, "%s", TM_BUS_NORM)
+    ||  zsock_connect (self->stats, "%s", TM_BUS_STATS)) {
+        zsys_error ("feed: cannot join the bus: %s", zmq_strerror (zmq_errno ()));
+        return -1;
+    }
+    return 0;
+}
+
+void
+tm_feed_actor (zsock_t *pipe, void *args)
+{
+    self_t *self = s_self_new (pipe, (const tm_config_t *) args);
+    if (tm_actor_handshake (pipe, s_start, self))
+        self->terminated = true;
+    self->next_heartbeat = tm_clock_mono_ns () + S_HEARTBEAT_NS;
+    while (!self->terminated) {
+        int64_t wait_ms = (self->next_heartbeat - tm_clock_mono_ns ()) / 1000000;
+        void *which = zpoller_wait (self->poller, wait_ms > 0 ? (int) wait_ms : 0);
+        if (which == self->pipe) {
+            char *command = tm_actor_command (self->pipe, &self->terminated);
+            if (command && streq (command, "ENDPOINTS"))
+                zsock_send (self->pipe, "sss", "ENDPOINTS", self->feed_endpoint,
+                            self->snapshot_endpoint);
+            free (command);
+        }
+        else
+        if (which == self->md || which == self->norm || which == self->stats)
+            s_handle_bus (self, which);
+        else
+        if (which == self->router)
+            s_handle_snapshot (self);
+        else
+        if (which == self->xpub) {
+            //  Subscriptions arrive as messages on an XPUB; we publish everything anyway
+            zmsg_t *sub = zmsg_recv (self->xpub);
+            zmsg_destroy (&sub);
+        }
+        if (tm_clock_mono_ns () >= self->next_heartbeat) {
+            s_heartbeat (self);
+            self->next_heartbeat += S_HEARTBEAT_NS;
+        }
+    }
+    zsys_info ("feed: stopped published=%" PRIu64 " dropped=%" PRIu64 " snapshots=%" PRIu64
+               " malformed=%" PRIu64, self->published, self->dropped, self->snapshots,
+               self->malformed);
+    s_self_destroy (&self);
+}

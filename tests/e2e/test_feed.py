@@ -1,0 +1,164 @@
+#  test_feed - the public ZeroMQ feed (issue 7), read by a Python service the way README says
+#
+#  pyzmq SUB on the XPUB, DEALER on the snapshot ROUTER, msgpack; every body is validated
+#  against its schema in schemas/ (tick, status, stats, heartbeat, event).
+
+import asyncio
+import os
+import sys
+import time
+import types
+
+import msgpack
+import zmq
+
+sys.dont_write_bytecode = True
+sys.path.insert (0, os.path.dirname (os.path.abspath (__file__)))
+import tmharness as h
+from tmharness import check, short
+
+tap = h.Tap ()
+SCHEMA_OF = {"tick": "tick", "status": "status", "stats": "stats", "heartbeat": "heartbeat",
+             "failover": "event", "gap": "event"}
+
+
+async def setup (tap):
+    ctx = types.SimpleNamespace ()
+    ctx.d = h.Daemon (h.config (providers=[{"name": "SIM", "kind": "SIM", "seed": 7, "rate": 400}]),
+                      name="feed")
+    tap.daemons = [ctx.d]
+    await asyncio.to_thread (ctx.d.start)
+    await h.wait_serving (ctx.d)
+    ctx.feed, ctx.snapshot = ctx.d.feed_endpoints ()
+    ctx.zmq = zmq.Context ()
+    return ctx
+
+
+def sub (ctx, *prefixes):
+    s = ctx.zmq.socket (zmq.SUB)
+    s.setsockopt (zmq.RCVTIMEO, 5000)
+    s.setsockopt (zmq.LINGER, 0)
+    for p in prefixes:
+        s.setsockopt (zmq.SUBSCRIBE, p.encode ())
+    s.connect (ctx.feed)
+    return s
+
+
+def body_errors (raw):
+    body = msgpack.unpackb (raw, raw=False)
+    kind = body.get ("kind") if isinstance (body, dict) else None
+    check (kind in SCHEMA_OF, "a body of unknown kind: %s" % short (body))
+    return body, h.schema_errors (SCHEMA_OF [kind], body)
+
+
+def collect (s, seconds):
+    got = []
+    deadline = time.monotonic () + seconds
+    while time.monotonic () < deadline:
+        try:
+            topic, raw = s.recv_multipart ()
+        except zmq.Again:
+            break
+        body, errors = body_errors (raw)
+        check (not errors, "%s: %s\n    %s" % (topic, errors, short (body)))
+        got.append ((topic.decode (), body))
+    return got
+
+
+@tap.case ("everything on the feed for 3 s validates against schemas/: ticks, status, stats, heartbeats", timeout=30)
+def t_everything (ctx):
+    s = sub (ctx, "")
+    got = collect (s, 3.5)
+    s.close ()
+    kinds = {b ["kind"] for _, b in got}
+    check ({"tick", "status", "stats", "heartbeat"} <= kinds, "kinds seen: %s" % sorted (kinds))
+    for topic, body in got:
+        if body ["kind"] == "tick":
+            check (topic == "md.%s.%s|" % (body ["stream"], body ["symbol"]),
+                   "a tick of %s/%s on topic %r" % (body ["stream"], body ["symbol"], topic))
+    streams = {b ["stream"] for _, b in got if b ["kind"] == "tick"}
+    check (streams == {"ALL", "SIM"}, "streams %s" % sorted (streams))
+
+
+@tap.case ("one symbol is exactly one prefix: md.ALL.NIFTY-I| carries NIFTY-I only, gap-free", timeout=20)
+def t_one_symbol (ctx):
+    s = sub (ctx, "md.ALL.NIFTY-I|")
+    got = collect (s, 3)
+    s.close ()
+    check (len (got) >= 3, "only %d NIFTY-I ticks in 3 s" % len (got))
+    check (all (t == "md.ALL.NIFTY-I|" and b ["symbol"] == "NIFTY-I" for t, b in got),
+           "other topics: %s" % sorted ({t for t, _ in got}))
+    h.check_contiguous ([b for _, b in got], "feed NIFTY-I")
+
+
+@tap.case ("a heartbeat every second, its seq counting up", timeout=20)
+def t_heartbeat (ctx):
+    s = sub (ctx, "hb.")
+    got = collect (s, 3.3)
+    s.close ()
+    seqs = [b ["seq"] for _, b in got]
+    check (3 <= len (seqs) <= 4 and seqs == list (range (seqs [0], seqs [0] + len (seqs))),
+           "heartbeats in 3.3 s: %s" % seqs)
+    check (got [-1] [1] ["dropped"] == 0 and got [-1] [1] ["published"] > 0, short (got [-1] [1]))
+
+
+@tap.case ("snapshot then live (Clone): the last tick of every ALL symbol at once, then the live stream "
+           "goes on from seq + 1", timeout=30)
+def t_snapshot (ctx):
+    s = sub (ctx, "md.ALL.")
+    time.sleep (0.3)                    #  Subscribed before the snapshot, so nothing falls between
+    d = ctx.zmq.socket (zmq.DEALER)
+    d.setsockopt (zmq.RCVTIMEO, 5000)
+    d.setsockopt (zmq.LINGER, 0)
+    d.connect (ctx.snapshot)
+    d.send_multipart ([b"SNAPSHOT", b"md.ALL."])
+    snapshot = {}
+    while True:
+        parts = d.recv_multipart ()
+        if parts [0] == b"END":
+            check (int (parts [1]) == len (snapshot), "END says %s, got %d" % (parts [1], len (snapshot)))
+            break
+        body, errors = body_errors (parts [1])
+        check (not errors, "snapshot %s: %s" % (parts [0], errors))
+        check (parts [0].decode () == "md.ALL.%s|" % body ["symbol"], "snapshot topic %r" % parts [0])
+        snapshot [body ["symbol"]] = body ["seq"]
+    d.close ()
+    check (len (snapshot) >= 20, "snapshot of %d symbols" % len (snapshot))
+    #  Apply the live stream on top: per symbol, drop what the snapshot already had, then each
+    #  tick is the next seq
+    last = dict (snapshot)
+    applied = 0
+    for topic, body in collect (s, 3):
+        symbol, seq = body ["symbol"], body ["seq"]
+        if symbol in last and seq <= last [symbol]:
+            continue
+        check (symbol not in last or seq == last [symbol] + 1,
+               "%s: seq %d after %d" % (symbol, seq, last.get (symbol)))
+        last [symbol] = seq
+        applied += 1
+    s.close ()
+    check (applied > 50, "only %d live ticks applied" % applied)
+    #  A snapshot of one prefix holds only it; a bad request gets no snapshot, the feed goes on
+    d = ctx.zmq.socket (zmq.DEALER)
+    d.setsockopt (zmq.RCVTIMEO, 5000)
+    d.setsockopt (zmq.LINGER, 0)
+    d.connect (ctx.snapshot)
+    d.send_multipart ([b"HELLO"])
+    d.send_multipart ([b"SNAPSHOT", b"md.SIM.RELIANCE|"])
+    parts = d.recv_multipart ()
+    check (parts [0] == b"md.SIM.RELIANCE|", "one-symbol snapshot: %s" % parts [0])
+    check (d.recv_multipart () == [b"END", b"1"], "one-symbol snapshot did not END after 1")
+    d.close ()
+
+
+@tap.case ("the daemon exits 0 on SIGTERM within 5 s", timeout=20)
+def t_stop (ctx):
+    ctx.zmq.term ()
+    rc = ctx.d.stop ()
+    check (rc == 0, "daemon exit %s\n%s" % (rc, ctx.d.log_tail (15)))
+    check ([t for _, _, t in ctx.d.lines if "feed: stopped" in t and " dropped=0 " in t],
+           "feed stop line: %s" % [t for _, _, t in ctx.d.lines if "feed:" in t])
+
+
+if __name__ == "__main__":
+    tap.run (setup)
