@@ -151,6 +151,34 @@ def t_snapshot (ctx):
     d.close ()
 
 
+TAIL = os.path.join (os.path.dirname (h.BIN), "tickmux-tail")
+
+
+@tap.case ("tickmux-tail --topic md.ALL.NIFTY-I| --count 5 prints 5 JSON lines of valid ticks; "
+           "--stats prints rates; a bad option exits 2", timeout=30)
+def t_tail (ctx):
+    import json
+    import subprocess
+    run = subprocess.run ([TAIL, "--endpoint", ctx.feed, "--topic", "md.ALL.NIFTY-I|", "--count", "5"],
+                          capture_output=True, timeout=20)
+    check (run.returncode == 0, "exit %s: %s" % (run.returncode, run.stderr.decode (errors="replace")))
+    lines = run.stdout.decode ().splitlines ()
+    check (len (lines) == 5, "%d lines: %s" % (len (lines), lines [:2]))
+    for line in lines:
+        doc = json.loads (line)
+        check (doc ["topic"] == "md.ALL.NIFTY-I|", "topic %r" % doc ["topic"])
+        errors = h.schema_errors ("tick", doc ["body"])
+        check (not errors, "%s\n    %s" % (errors, short (doc ["body"])))
+    run = subprocess.run ([TAIL, "--endpoint", ctx.feed, "--stats", "--count", "2"],
+                          capture_output=True, timeout=20)
+    rows = [json.loads (l) for l in run.stdout.decode ().splitlines ()]
+    check (run.returncode == 0 and len (rows) == 2, "stats: %s" % rows)
+    check (rows [1] ["rate"] > 300 and rows [1] ["gaps"] == 0 and rows [1] ["unreadable"] == 0,
+           "stats at 400 ticks/s on ALL and SIM: %s" % rows)
+    run = subprocess.run ([TAIL, "--bogus"], capture_output=True, timeout=10)
+    check (run.returncode == 2 and b"usage" in run.stderr, "bad option: %s" % run.returncode)
+
+
 @tap.case ("the daemon exits 0 on SIGTERM within 5 s", timeout=20)
 def t_stop (ctx):
     ctx.zmq.term ()
