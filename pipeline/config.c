@@ -31,7 +31,10 @@ static const s_key_t s_provider_keys [] = {
 };
 static const s_key_t s_feed_keys [] = {
     { "bind", "a ZeroMQ endpoint (tcp://ADDRESS:PORT, PORT * for any) or off" },
-    { "snapshot", "a ZeroMQ endpoint for the snapshot ROUTER" }, { NULL, NULL }
+    { "snapshot", "a ZeroMQ endpoint for the snapshot ROUTER" },
+    { "curve_cert", "the server certificate's path (its secret beside it as PATH_secret)" },
+    { "curve_clients", "a directory of allowed client certificates, or * for any" },
+    { NULL, NULL }
 };
 static const s_key_t s_arbiter_keys [] = {
     { "hold_down", "milliseconds" }, { "stale_floor", "milliseconds" },
@@ -377,6 +380,14 @@ s_config_from (zconfig_t *root, char *err, size_t err_size)
             &&  s_copy (name, "snapshot", value, self->feed_snapshot,
                         sizeof self->feed_snapshot, err, err_size))
                 goto failed;
+            if ((value = zconfig_get (section, "curve_cert", NULL))
+            &&  s_copy (name, "curve_cert", value, self->feed_curve_cert,
+                        sizeof self->feed_curve_cert, err, err_size))
+                goto failed;
+            if ((value = zconfig_get (section, "curve_clients", NULL))
+            &&  s_copy (name, "curve_clients", value, self->feed_curve_clients,
+                        sizeof self->feed_curve_clients, err, err_size))
+                goto failed;
         }
         else
         if (strcmp (name, "arbiter") == 0) {
@@ -448,8 +459,17 @@ s_config_from (zconfig_t *root, char *err, size_t err_size)
     &&  s_copy ("env", "TICKMUX_FEED_SNAPSHOT", value, self->feed_snapshot,
                 sizeof self->feed_snapshot, err, err_size))
         goto failed;
+    if ((value = getenv ("TICKMUX_FEED_CURVE_CERT")) && *value
+    &&  s_copy ("env", "TICKMUX_FEED_CURVE_CERT", value, self->feed_curve_cert,
+                sizeof self->feed_curve_cert, err, err_size))
+        goto failed;
     if (streq (self->feed_bind, "off"))
         self->feed_bind [0] = '\0';
+    if (self->feed_curve_cert [0] && !self->feed_curve_clients [0]) {
+        snprintf (err, err_size, "config: feed/curve_cert is set but feed/curve_clients is not "
+                  "(a directory of allowed client certificates, or * for any)");
+        goto failed;
+    }
     if ((value = getenv ("TICKMUX_FAKE_TIME")) && *value
     &&  s_copy ("env", "TICKMUX_FAKE_TIME", value, self->fake_time, sizeof self->fake_time,
                 err, err_size))

@@ -40,6 +40,8 @@ typedef struct {
     char www_dir [TM_PATH_MAX];     //  Dashboard files ("" when none was found)
     char feed_bind [TM_PATH_MAX];   //  The public feed's XPUB endpoint ("" = no feed)
     char feed_snapshot [TM_PATH_MAX];   //  Its snapshot ROUTER endpoint
+    char feed_curve_cert [TM_PATH_MAX];     //  CURVE: the server certificate ("" = plain)
+    char feed_curve_clients [TM_PATH_MAX];  //  CURVE: directory of allowed client certificates
     size_t providers_count;         //  Entries in providers
     tm_provider_config_t providers [TM_PROVIDERS_MAX];
     tm_routes_t *routes;            //  Route table over the providers (owned)

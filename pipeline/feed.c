@@ -14,6 +14,8 @@ typedef struct {
     zsock_t *xpub;                  //  XPUB, bound on TCP: the feed
     zsock_t *router;                //  ROUTER, bound on TCP: snapshots
     zpoller_t *poller;
+    zactor_t *auth;                 //  zauth, when the feed is CURVE
+    zcert_t *cert;                  //  The server certificate, when the feed is CURVE
     const tm_config_t *config;      //  Borrowed from main
     zhashx_t *last;                 //  tick topic -> zframe_t * body of its last tick (owned)
     tm_tick_t ticks [TM_BATCH_MAX]; //  Decode buffer
@@ -75,6 +77,8 @@ s_self_destroy (self_t **self_p)
         zsock_destroy (&self->stats);
         zsock_destroy (&self->xpub);
         zsock_destroy (&self->router);
+        zactor_destroy (&self->auth);
+        zcert_destroy (&self->cert);
         msgpack_sbuffer_destroy (&self->buf);
         free (self->feed_endpoint);
         free (self->snapshot_endpoint);
@@ -219,10 +223,42 @@ s_heartbeat (self_t *self)
             self->buf.size);
 }
 
+//  CURVE on both sockets: our certificate, and zauth admitting the client certificates in
+//  feed/curve_clients (a client without one of them gets nothing)
+static int
+s_curve (self_t *self)
+{
+    const char *path = self->config->feed_curve_cert;
+    //  zcert_load reads PATH_secret when it is there, which holds both keys
+    self->cert = zcert_load (path);
+    if (!self->cert || streq (zcert_secret_txt (self->cert),
+                              "0000000000000000000000000000000000000000")) {
+        zsys_error ("feed: cannot load the CURVE certificate %s with its secret (%s_secret)",
+                    path, path);
+        return -1;
+    }
+    self->auth = zactor_new (zauth, NULL);
+    assert (self->auth);
+    const char *clients = self->config->feed_curve_clients;
+    zstr_sendx (self->auth, "CURVE", streq (clients, "*") ? CURVE_ALLOW_ANY : clients, NULL);
+    zsock_wait (self->auth);
+    zsock_t *sockets [] = { self->xpub, self->router };
+    for (int i = 0; i < 2; i++) {
+        zcert_apply (self->cert, sockets [i]);
+        zsock_set_curve_server (sockets [i], 1);
+        zsock_set_zap_domain (sockets [i], "tickmux");
+    }
+    zsys_info ("feed: CURVE, server key %s, clients from %s", zcert_public_txt (self->cert),
+               clients);
+    return 0;
+}
+
 static int
 s_start (void *args)
 {
     self_t *self = (self_t *) args;
+    if (self->config->feed_curve_cert [0] && s_curve (self))
+        return -1;
     if (zsock_bind (self->xpub, "%s", self->config->feed_bind) < 0
     ||  zsock_bind (self->router, "%s", self->config->feed_snapshot) < 0) {
         zsys_error ("feed: cannot bind %s / %s: %s", self->config->feed_bind,

@@ -1,6 +1,8 @@
 //  tickmux-tail - print the public ZeroMQ feed as JSON lines (schemas/feed.md)
 //
 //  tickmux-tail [--endpoint tcp://HOST:5556] [--topic PREFIX]... [--count N] [--stats]
+//               [--server-cert FILE --cert BASE]      (a CURVE feed)
+//  tickmux-tail --make-cert BASE                       (write BASE and BASE_secret)
 //  Each message is one line {"topic":"md.ALL.NIFTY-I|","body":{...}}, the body converted from
 //  msgpack as it is. --stats prints instead, once a second, the messages, their rate, the
 //  topics seen and the gaps (jumps in a tick topic's seq). --count N exits after N lines.
@@ -67,7 +69,8 @@ static void
 s_usage (FILE *out)
 {
     fprintf (out, "usage: tickmux-tail [--endpoint tcp://HOST:5556] [--topic PREFIX]... "
-                  "[--count N] [--stats]\n"
+                  "[--count N] [--stats] [--server-cert FILE --cert BASE]\n"
+                  "       tickmux-tail --make-cert BASE   (a CURVE key pair: BASE, BASE_secret)\n"
                   "Prints the tickmux feed as JSON lines (schemas/feed.md); --stats prints "
                   "rates instead.\n");
 }
@@ -80,6 +83,7 @@ main (int argc, char *argv [])
     size_t topics_count = 0;
     long count = 0;
     bool stats = false;
+    const char *server_cert = NULL, *cert_path = NULL, *make_cert = NULL;
     for (int i = 1; i < argc; i++) {
         bool more = i + 1 < argc;
         if (streq (argv [i], "--endpoint") && more)
@@ -100,6 +104,15 @@ main (int argc, char *argv [])
         if (streq (argv [i], "--stats"))
             stats = true;
         else
+        if (streq (argv [i], "--server-cert") && more)
+            server_cert = argv [++i];
+        else
+        if (streq (argv [i], "--cert") && more)
+            cert_path = argv [++i];
+        else
+        if (streq (argv [i], "--make-cert") && more)
+            make_cert = argv [++i];
+        else
         if (streq (argv [i], "--help")) {
             s_usage (stdout);
             return 0;
@@ -110,8 +123,39 @@ main (int argc, char *argv [])
         }
     }
     zsys_init ();
+    if (make_cert) {
+        //  A key pair for a CURVE feed: the public file goes to the other side (the core's
+        //  curve_clients directory, or a client's --server-cert); the _secret stays here
+        zcert_t *cert = zcert_new ();
+        int rc = cert ? zcert_save (cert, make_cert) : -1;
+        if (rc == 0)
+            printf ("%s\n", zcert_public_txt (cert));
+        else
+            fprintf (stderr, "tickmux-tail: cannot write %s and %s_secret\n", make_cert, make_cert);
+        zcert_destroy (&cert);
+        return rc ? 1 : 0;
+    }
+    if (!server_cert != !cert_path) {
+        fprintf (stderr, "tickmux-tail: --server-cert and --cert go together\n");
+        return 2;
+    }
     zsock_t *sub = zsock_new (ZMQ_SUB);
     assert (sub);
+    if (server_cert) {
+        zcert_t *server = zcert_load (server_cert);
+        zcert_t *mine = zcert_load (cert_path);
+        if (!server || !mine) {
+            fprintf (stderr, "tickmux-tail: cannot load %s or %s\n", server_cert, cert_path);
+            zcert_destroy (&server);
+            zcert_destroy (&mine);
+            zsock_destroy (&sub);
+            return 1;
+        }
+        zcert_apply (mine, sub);
+        zsock_set_curve_serverkey (sub, zcert_public_txt (server));
+        zcert_destroy (&server);
+        zcert_destroy (&mine);
+    }
     zsock_set_rcvhwm (sub, 100000);
     if (topics_count == 0)
         zsock_set_subscribe (sub, "");

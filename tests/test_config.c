@@ -243,6 +243,13 @@ test_feed (void)
     tm_config_destroy (&config);
     unsetenv ("TICKMUX_FEED_BIND");
     s_refuse ("feed\n    port = 5556\n", (const char *[]) { "port", NULL }, __LINE__);
+    //  A CURVE server certificate without the clients it admits is a mistake, not a default
+    s_refuse ("feed\n    curve_cert = /etc/tickmux/curve/server\n",
+              (const char *[]) { "curve_clients", NULL }, __LINE__);
+    config = s_load ("feed\n    curve_cert = /x/server\n    curve_clients = \"*\"\n", __LINE__);
+    CU_ASSERT (config && streq (config->feed_curve_cert, "/x/server")
+               && streq (config->feed_curve_clients, "*"));
+    tm_config_destroy (&config);
 }
 
 static void

@@ -179,6 +179,69 @@ def t_tail (ctx):
     check (run.returncode == 2 and b"usage" in run.stderr, "bad option: %s" % run.returncode)
 
 
+@tap.case ("CURVE: a client with an allowed key gets the feed and snapshots; a wrong key or none "
+           "gets nothing", timeout=60)
+def t_curve (ctx):
+    import subprocess
+    import tempfile
+    tmp = tempfile.mkdtemp (prefix="tickmux-curve-")
+    os.mkdir (os.path.join (tmp, "clients"))
+    for name in ("server", "alice", "mallory"):
+        run = subprocess.run ([TAIL, "--make-cert", os.path.join (tmp, name)], capture_output=True,
+                              timeout=10)
+        check (run.returncode == 0 and len (run.stdout.strip ()) == 40, "make-cert %s: %s" % (name, run))
+    os.rename (os.path.join (tmp, "alice"), os.path.join (tmp, "clients", "alice"))
+    d = h.Daemon (h.config ().rstrip ("\n") + "\nfeed\n    curve_cert = %s\n    curve_clients = %s\n"
+                  % (os.path.join (tmp, "server"), os.path.join (tmp, "clients")), name="curve")
+    tap.daemons.append (d)
+    d.start ()
+    try:
+        feed, snapshot = d.feed_endpoints ()
+        server, alice = os.path.join (tmp, "server"), os.path.join (tmp, "clients", "alice")
+        #  alice's secret stays where it was made; her public file is in clients/
+        os.rename (os.path.join (tmp, "alice_secret"), alice + "_secret")
+        run = subprocess.run ([TAIL, "--endpoint", feed, "--server-cert", server, "--cert", alice,
+                               "--topic", "hb.", "--count", "1"], capture_output=True, timeout=15)
+        check (run.returncode == 0 and b'"kind":"heartbeat"' in run.stdout, "alice: %s" % run)
+        for who, args in (("mallory", ["--server-cert", server, "--cert", os.path.join (tmp, "mallory")]),
+                          ("no key", [])):
+            try:
+                run = subprocess.run ([TAIL, "--endpoint", feed, "--topic", "", "--count", "1"] + args,
+                                      capture_output=True, timeout=4)
+                check (False, "%s got %s" % (who, run.stdout [:200]))
+            except subprocess.TimeoutExpired as e:
+                check (not e.stdout, "%s got %r" % (who, e.stdout))
+        #  The snapshot ROUTER is CURVE too: alice's DEALER gets one, a plain DEALER nothing
+        def snap (secure):
+            dealer = ctx.zmq.socket (zmq.DEALER)
+            dealer.setsockopt (zmq.RCVTIMEO, 3000)
+            dealer.setsockopt (zmq.LINGER, 0)
+            if secure:
+                keys = {}
+                for path, key in ((server, "server"), (alice + "_secret", "secret"), (alice, "public")):
+                    for line in open (path):
+                        if "key" in line and "=" in line:
+                            keys [(key, line.split ("=") [0].strip ())] = line.split ('"') [1]
+                dealer.curve_serverkey = keys [("server", "public-key")].encode ()
+                dealer.curve_publickey = keys [("public", "public-key")].encode ()
+                dealer.curve_secretkey = keys [("secret", "secret-key")].encode ()
+            dealer.connect (snapshot)
+            dealer.send_multipart ([b"SNAPSHOT", b"md.ALL."])
+            try:
+                first = dealer.recv_multipart ()
+            except zmq.Again:
+                first = None
+            dealer.close ()
+            return first
+        check (snap (True) is not None, "alice's snapshot request went unanswered")
+        check (snap (False) is None, "a plain DEALER got a snapshot")
+    finally:
+        rc = d.stop ()
+        import shutil
+        shutil.rmtree (tmp, ignore_errors=True)
+        check (rc == 0, "daemon exit %s" % rc)
+
+
 @tap.case ("the daemon exits 0 on SIGTERM within 5 s", timeout=20)
 def t_stop (ctx):
     ctx.zmq.term ()
