@@ -13,6 +13,8 @@
 
 #define S_DEPTH_MAX     16              //  Nesting of maps and arrays we follow
 
+static tm_tick_t s_tick;                //  Decode buffer of --stats
+
 static json_t *
 s_to_json (const msgpack_object *o, int depth)
 {
@@ -181,26 +183,42 @@ main (int argc, char *argv [])
             if (body && zframe_size (body) <= TM_BODY_MAX) {
                 messages++;
                 window++;
-                msgpack_unpacked unpacked;
-                msgpack_unpacked_init (&unpacked);
-                json_t *doc = NULL;
-                if (msgpack_unpack_next (&unpacked, (const char *) zframe_data (body),
-                                         zframe_size (body), NULL) == MSGPACK_UNPACK_SUCCESS)
-                    doc = s_to_json (&unpacked.data, 0);
-                msgpack_unpacked_destroy (&unpacked);
                 char *name = zframe_strdup (topic);
-                json_t *seq = doc ? json_object_get (doc, "seq") : NULL;
-                if (json_is_integer (seq) && strncmp (name, TM_TOPIC_MD, strlen (TM_TOPIC_MD)) == 0) {
-                    uintptr_t now = (uintptr_t) json_integer_value (seq);
+                bool is_tick = strncmp (name, TM_TOPIC_MD, strlen (TM_TOPIC_MD)) == 0;
+                json_t *doc = NULL;
+                int64_t seq = -1;
+                if (stats && is_tick) {
+                    //  Rates only: the tick decoder, no JSON
+                    size_t n;
+                    if (tm_tick_decode (zframe_data (body), zframe_size (body), &s_tick, 1, &n) == 0)
+                        seq = (int64_t) s_tick.seq;
+                }
+                else {
+                    msgpack_unpacked unpacked;
+                    msgpack_unpacked_init (&unpacked);
+                    if (msgpack_unpack_next (&unpacked, (const char *) zframe_data (body),
+                                             zframe_size (body), NULL) == MSGPACK_UNPACK_SUCCESS)
+                        doc = s_to_json (&unpacked.data, 0);
+                    msgpack_unpacked_destroy (&unpacked);
+                    json_t *value = doc ? json_object_get (doc, "seq") : NULL;
+                    if (json_is_integer (value))
+                        seq = json_integer_value (value);
+                }
+                if (seq >= 0 && is_tick) {
+                    uintptr_t now = (uintptr_t) seq;
                     uintptr_t before = (uintptr_t) zhashx_lookup (seqs, name);
                     if (before && now > before + 1)
                         gaps += now - before - 1;
                     zhashx_update (seqs, name, (void *) now);
                 }
+                if (stats) {
+                    if (is_tick && seq < 0)
+                        unreadable++;
+                }
+                else
                 if (!doc)
                     unreadable++;
-                else
-                if (!stats) {
+                else {
                     json_t *line = json_pack ("{s:s, s:O}", "topic", name, "body", doc);
                     char *text = line ? json_dumps (line, JSON_COMPACT | JSON_ENSURE_ASCII
                                                           | JSON_REAL_PRECISION (15)) : NULL;
