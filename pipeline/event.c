@@ -2,17 +2,6 @@
 
 #include "tickmux.h"
 
-#define PACK_KEY(pk, k) (msgpack_pack_str ((pk), sizeof (k) - 1), \
-                         msgpack_pack_str_body ((pk), (k), sizeof (k) - 1))
-
-static void
-s_pack_str (msgpack_packer *pk, const char *s)
-{
-    size_t len = strlen (s);
-    msgpack_pack_str (pk, len);
-    msgpack_pack_str_body (pk, s, len);
-}
-
 int
 tm_event_encode (const tm_failover_event_t *event, int64_t ts, msgpack_sbuffer *buf)
 {
@@ -20,20 +9,18 @@ tm_event_encode (const tm_failover_event_t *event, int64_t ts, msgpack_sbuffer *
     msgpack_packer pk;
     msgpack_packer_init (&pk, buf, msgpack_sbuffer_write);
     msgpack_pack_map (&pk, 9);
-    PACK_KEY (&pk, "v");            msgpack_pack_uint8 (&pk, 1);
-    PACK_KEY (&pk, "kind");
-    s_pack_str (&pk, event->kind == TM_FAILOVER_EVENT_GAP ? "gap" : "failover");
-    PACK_KEY (&pk, "symbol");       s_pack_str (&pk, event->symbol);
-    PACK_KEY (&pk, "from");         s_pack_str (&pk, event->from);
-    PACK_KEY (&pk, "to");           s_pack_str (&pk, event->to);
-    PACK_KEY (&pk, "reason");       s_pack_str (&pk, event->reason);
-    PACK_KEY (&pk, "ts");           msgpack_pack_int64 (&pk, ts);
-    PACK_KEY (&pk, "since_ts");     msgpack_pack_int64 (&pk, event->since_ts);
-    PACK_KEY (&pk, "until_ts");     msgpack_pack_int64 (&pk, event->until_ts);
+    TM_MP_PACK_KEY (&pk, "v");            msgpack_pack_uint8 (&pk, 1);
+    TM_MP_PACK_KEY (&pk, "kind");
+    tm_mp_pack_str (&pk, event->kind == TM_FAILOVER_EVENT_GAP ? "gap" : "failover");
+    TM_MP_PACK_KEY (&pk, "symbol");       tm_mp_pack_str (&pk, event->symbol);
+    TM_MP_PACK_KEY (&pk, "from");         tm_mp_pack_str (&pk, event->from);
+    TM_MP_PACK_KEY (&pk, "to");           tm_mp_pack_str (&pk, event->to);
+    TM_MP_PACK_KEY (&pk, "reason");       tm_mp_pack_str (&pk, event->reason);
+    TM_MP_PACK_KEY (&pk, "ts");           msgpack_pack_int64 (&pk, ts);
+    TM_MP_PACK_KEY (&pk, "since_ts");     msgpack_pack_int64 (&pk, event->since_ts);
+    TM_MP_PACK_KEY (&pk, "until_ts");     msgpack_pack_int64 (&pk, event->until_ts);
     return 0;
 }
-
-#define KEY_IS(k) (len == sizeof (k) - 1 && memcmp (key, (k), sizeof (k) - 1) == 0)
 
 int
 tm_event_decode (const void *data, size_t size, tm_failover_event_t *event, int64_t *ts)
@@ -54,14 +41,14 @@ tm_event_decode (const void *data, size_t size, tm_failover_event_t *event, int6
         uint32_t len;
         if (tm_mp_read_str (&r, &key, &len))
             return TM_MALFORMED;
-        if (KEY_IS ("v")) {
+        if (TM_MP_KEY_IS ("v")) {
             uint64_t v;
             if (tm_mp_read_uint (&r, &v) || v != 1)
                 return TM_MALFORMED;
             versioned = true;
         }
         else
-        if (KEY_IS ("kind")) {
+        if (TM_MP_KEY_IS ("kind")) {
             char kind [16];
             if (tm_mp_read_cstr (&r, kind, sizeof kind))
                 return TM_MALFORMED;
@@ -71,19 +58,19 @@ tm_event_decode (const void *data, size_t size, tm_failover_event_t *event, int6
                 return TM_MALFORMED;
         }
         else
-        if (KEY_IS ("symbol"))      tm_mp_read_cstr (&r, event->symbol, sizeof event->symbol);
+        if (TM_MP_KEY_IS ("symbol"))      tm_mp_read_cstr (&r, event->symbol, sizeof event->symbol);
         else
-        if (KEY_IS ("from"))        tm_mp_read_cstr (&r, event->from, sizeof event->from);
+        if (TM_MP_KEY_IS ("from"))        tm_mp_read_cstr (&r, event->from, sizeof event->from);
         else
-        if (KEY_IS ("to"))          tm_mp_read_cstr (&r, event->to, sizeof event->to);
+        if (TM_MP_KEY_IS ("to"))          tm_mp_read_cstr (&r, event->to, sizeof event->to);
         else
-        if (KEY_IS ("reason"))      tm_mp_read_cstr (&r, event->reason, sizeof event->reason);
+        if (TM_MP_KEY_IS ("reason"))      tm_mp_read_cstr (&r, event->reason, sizeof event->reason);
         else
-        if (KEY_IS ("ts"))          tm_mp_read_int (&r, ts);
+        if (TM_MP_KEY_IS ("ts"))          tm_mp_read_int (&r, ts);
         else
-        if (KEY_IS ("since_ts"))    tm_mp_read_int (&r, &event->since_ts);
+        if (TM_MP_KEY_IS ("since_ts"))    tm_mp_read_int (&r, &event->since_ts);
         else
-        if (KEY_IS ("until_ts"))    tm_mp_read_int (&r, &event->until_ts);
+        if (TM_MP_KEY_IS ("until_ts"))    tm_mp_read_int (&r, &event->until_ts);
         else
             tm_mp_skip (&r);
     }

@@ -199,26 +199,12 @@ s_heartbeat (self_t *self)
     msgpack_packer pk;
     msgpack_packer_init (&pk, &self->buf, msgpack_sbuffer_write);
     msgpack_pack_map (&pk, 6);
-    const char *keys [] = { "v", "kind", "ts", "seq", "published", "dropped" };
-    msgpack_pack_str (&pk, 1);
-    msgpack_pack_str_body (&pk, keys [0], 1);
-    msgpack_pack_uint8 (&pk, 1);
-    msgpack_pack_str (&pk, 4);
-    msgpack_pack_str_body (&pk, keys [1], 4);
-    msgpack_pack_str (&pk, 9);
-    msgpack_pack_str_body (&pk, "heartbeat", 9);
-    msgpack_pack_str (&pk, 2);
-    msgpack_pack_str_body (&pk, keys [2], 2);
-    msgpack_pack_int64 (&pk, tm_clock_now_ns ());
-    msgpack_pack_str (&pk, 3);
-    msgpack_pack_str_body (&pk, keys [3], 3);
-    msgpack_pack_uint64 (&pk, ++self->heartbeats);
-    msgpack_pack_str (&pk, 9);
-    msgpack_pack_str_body (&pk, keys [4], 9);
-    msgpack_pack_uint64 (&pk, self->published);
-    msgpack_pack_str (&pk, 7);
-    msgpack_pack_str_body (&pk, keys [5], 7);
-    msgpack_pack_uint64 (&pk, self->dropped);
+    TM_MP_PACK_KEY (&pk, "v");          msgpack_pack_uint8 (&pk, 1);
+    TM_MP_PACK_KEY (&pk, "kind");       TM_MP_PACK_KEY (&pk, "heartbeat");
+    TM_MP_PACK_KEY (&pk, "ts");         msgpack_pack_int64 (&pk, tm_clock_now_ns ());
+    TM_MP_PACK_KEY (&pk, "seq");        msgpack_pack_uint64 (&pk, ++self->heartbeats);
+    TM_MP_PACK_KEY (&pk, "published");  msgpack_pack_uint64 (&pk, self->published);
+    TM_MP_PACK_KEY (&pk, "dropped");    msgpack_pack_uint64 (&pk, self->dropped);
     s_send (self, TM_TOPIC_HEARTBEAT, strlen (TM_TOPIC_HEARTBEAT), self->buf.data,
             self->buf.size);
 }

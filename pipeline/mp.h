@@ -72,6 +72,22 @@ int
     tm_mp_finish (tm_mp_reader_t *self);
 
 //  ------------------------------------------------------------------------------------------
+//  The records' shared pieces: a key of a literal, a C string, and the decoder's key test
+//  (inside a loop that read the key into key / len)
+
+#define TM_MP_PACK_KEY(pk, k)   (msgpack_pack_str ((pk), sizeof (k) - 1), \
+                                 msgpack_pack_str_body ((pk), (k), sizeof (k) - 1))
+#define TM_MP_KEY_IS(k)         (len == sizeof (k) - 1 && memcmp (key, (k), sizeof (k) - 1) == 0)
+
+static inline void
+tm_mp_pack_str (msgpack_packer *pk, const char *s)
+{
+    size_t len = strlen (s);
+    msgpack_pack_str (pk, len);
+    msgpack_pack_str_body (pk, s, len);
+}
+
+//  ------------------------------------------------------------------------------------------
 //  Writer for hot paths: msgpack-c's packer calls its write callback once per value, which
 //  made a tick cost 0.7 us to encode; these inline writers store straight into a buffer the
 //  caller has reserved (tm_mp_reserve), in the same smallest-form encodings msgpack-c uses.

@@ -2,9 +2,6 @@
 
 #include "tickmux.h"
 
-#define PACK_KEY(pk, k) (msgpack_pack_str ((pk), sizeof (k) - 1), \
-                         msgpack_pack_str_body ((pk), (k), sizeof (k) - 1))
-
 const char *
 tm_stage_name (tm_stage_t stage)
 {
@@ -27,14 +24,11 @@ tm_stats_encode (const tm_stats_t *st, msgpack_sbuffer *buf)
     msgpack_packer pk;
     msgpack_packer_init (&pk, buf, msgpack_sbuffer_write);
     msgpack_pack_map (&pk, 14);
-    PACK_KEY (&pk, "v");            msgpack_pack_uint8 (&pk, 1);
-    PACK_KEY (&pk, "kind");         PACK_KEY (&pk, "stats");
-    PACK_KEY (&pk, "provider");
-    size_t len = strlen (st->provider);
-    msgpack_pack_str (&pk, len);
-    msgpack_pack_str_body (&pk, st->provider, len);
-    PACK_KEY (&pk, "ts");           msgpack_pack_int64 (&pk, st->ts);
-    PACK_KEY (&pk, "latency");
+    TM_MP_PACK_KEY (&pk, "v");            msgpack_pack_uint8 (&pk, 1);
+    TM_MP_PACK_KEY (&pk, "kind");         TM_MP_PACK_KEY (&pk, "stats");
+    TM_MP_PACK_KEY (&pk, "provider");     tm_mp_pack_str (&pk, st->provider);
+    TM_MP_PACK_KEY (&pk, "ts");           msgpack_pack_int64 (&pk, st->ts);
+    TM_MP_PACK_KEY (&pk, "latency");
     msgpack_pack_array (&pk, TM_STAGES);
     for (int s = 0; s < TM_STAGES; s++) {
         msgpack_pack_array (&pk, TM_WINDOWS);
@@ -47,28 +41,26 @@ tm_stats_encode (const tm_stats_t *st, msgpack_sbuffer *buf)
             msgpack_pack_int64 (&pk, q->max);
         }
     }
-    PACK_KEY (&pk, "message_rate"); s_pack_doubles (&pk, st->message_rate, TM_WINDOWS);
-    PACK_KEY (&pk, "error_rate");   s_pack_doubles (&pk, st->error_rate, TM_WINDOWS);
-    PACK_KEY (&pk, "ticks");        msgpack_pack_uint64 (&pk, st->ticks);
-    PACK_KEY (&pk, "messages");     msgpack_pack_uint64 (&pk, st->messages);
-    PACK_KEY (&pk, "errors");       msgpack_pack_uint64 (&pk, st->errors);
-    PACK_KEY (&pk, "disconnects");  msgpack_pack_uint64 (&pk, st->disconnects);
-    PACK_KEY (&pk, "hist");
+    TM_MP_PACK_KEY (&pk, "message_rate"); s_pack_doubles (&pk, st->message_rate, TM_WINDOWS);
+    TM_MP_PACK_KEY (&pk, "error_rate");   s_pack_doubles (&pk, st->error_rate, TM_WINDOWS);
+    TM_MP_PACK_KEY (&pk, "ticks");        msgpack_pack_uint64 (&pk, st->ticks);
+    TM_MP_PACK_KEY (&pk, "messages");     msgpack_pack_uint64 (&pk, st->messages);
+    TM_MP_PACK_KEY (&pk, "errors");       msgpack_pack_uint64 (&pk, st->errors);
+    TM_MP_PACK_KEY (&pk, "disconnects");  msgpack_pack_uint64 (&pk, st->disconnects);
+    TM_MP_PACK_KEY (&pk, "hist");
     msgpack_pack_array (&pk, TM_STAGES);
     for (int s = 0; s < TM_STAGES; s++) {
         msgpack_pack_array (&pk, TM_PROM_BUCKETS);
         for (int b = 0; b < TM_PROM_BUCKETS; b++)
             msgpack_pack_uint64 (&pk, st->hist [s][b]);
     }
-    PACK_KEY (&pk, "hist_count");
+    TM_MP_PACK_KEY (&pk, "hist_count");
     msgpack_pack_array (&pk, TM_STAGES);
     for (int s = 0; s < TM_STAGES; s++)
         msgpack_pack_uint64 (&pk, st->hist_count [s]);
-    PACK_KEY (&pk, "hist_sum");     s_pack_doubles (&pk, st->hist_sum, TM_STAGES);
+    TM_MP_PACK_KEY (&pk, "hist_sum");     s_pack_doubles (&pk, st->hist_sum, TM_STAGES);
     return 0;
 }
-
-#define KEY_IS(k) (len == sizeof (k) - 1 && memcmp (key, (k), sizeof (k) - 1) == 0)
 
 //  An array of exactly n entries
 static bool
@@ -114,25 +106,25 @@ tm_stats_decode (const void *data, size_t size, tm_stats_t *st)
         bool ok = true;
         if (tm_mp_read_str (&r, &key, &len))
             return TM_MALFORMED;
-        if (KEY_IS ("v")) {
+        if (TM_MP_KEY_IS ("v")) {
             uint64_t v;
             ok = tm_mp_read_uint (&r, &v) == 0 && v == 1;
             versioned = true;
         }
         else
-        if (KEY_IS ("kind")) {
+        if (TM_MP_KEY_IS ("kind")) {
             char text [16];
             ok = tm_mp_read_cstr (&r, text, sizeof text) == 0 && streq (text, "stats");
             kind = true;
         }
         else
-        if (KEY_IS ("provider"))
+        if (TM_MP_KEY_IS ("provider"))
             ok = tm_mp_read_cstr (&r, st->provider, sizeof st->provider) == 0;
         else
-        if (KEY_IS ("ts"))
+        if (TM_MP_KEY_IS ("ts"))
             ok = tm_mp_read_int (&r, &st->ts) == 0;
         else
-        if (KEY_IS ("latency")) {
+        if (TM_MP_KEY_IS ("latency")) {
             ok = s_array (&r, TM_STAGES);
             for (int s = 0; s < TM_STAGES && ok; s++) {
                 ok = s_array (&r, TM_WINDOWS);
@@ -145,21 +137,21 @@ tm_stats_decode (const void *data, size_t size, tm_stats_t *st)
             }
         }
         else
-        if (KEY_IS ("message_rate"))
+        if (TM_MP_KEY_IS ("message_rate"))
             ok = s_doubles (&r, st->message_rate, TM_WINDOWS);
         else
-        if (KEY_IS ("error_rate"))
+        if (TM_MP_KEY_IS ("error_rate"))
             ok = s_doubles (&r, st->error_rate, TM_WINDOWS);
         else
-        if (KEY_IS ("ticks"))           ok = tm_mp_read_uint (&r, &st->ticks) == 0;
+        if (TM_MP_KEY_IS ("ticks"))           ok = tm_mp_read_uint (&r, &st->ticks) == 0;
         else
-        if (KEY_IS ("messages"))        ok = tm_mp_read_uint (&r, &st->messages) == 0;
+        if (TM_MP_KEY_IS ("messages"))        ok = tm_mp_read_uint (&r, &st->messages) == 0;
         else
-        if (KEY_IS ("errors"))          ok = tm_mp_read_uint (&r, &st->errors) == 0;
+        if (TM_MP_KEY_IS ("errors"))          ok = tm_mp_read_uint (&r, &st->errors) == 0;
         else
-        if (KEY_IS ("disconnects"))     ok = tm_mp_read_uint (&r, &st->disconnects) == 0;
+        if (TM_MP_KEY_IS ("disconnects"))     ok = tm_mp_read_uint (&r, &st->disconnects) == 0;
         else
-        if (KEY_IS ("hist")) {
+        if (TM_MP_KEY_IS ("hist")) {
             ok = s_array (&r, TM_STAGES);
             for (int s = 0; s < TM_STAGES && ok; s++) {
                 ok = s_array (&r, TM_PROM_BUCKETS);
@@ -168,13 +160,13 @@ tm_stats_decode (const void *data, size_t size, tm_stats_t *st)
             }
         }
         else
-        if (KEY_IS ("hist_count")) {
+        if (TM_MP_KEY_IS ("hist_count")) {
             ok = s_array (&r, TM_STAGES);
             for (int s = 0; s < TM_STAGES && ok; s++)
                 ok = tm_mp_read_uint (&r, &st->hist_count [s]) == 0;
         }
         else
-        if (KEY_IS ("hist_sum"))
+        if (TM_MP_KEY_IS ("hist_sum"))
             ok = s_doubles (&r, st->hist_sum, TM_STAGES);
         else
             ok = tm_mp_skip (&r) == 0;

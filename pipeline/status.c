@@ -23,17 +23,6 @@ tm_state_parse (const char *name, tm_state_t *state)
     return -1;
 }
 
-#define PACK_KEY(pk, k) (msgpack_pack_str ((pk), sizeof (k) - 1), \
-                         msgpack_pack_str_body ((pk), (k), sizeof (k) - 1))
-
-static void
-s_pack_str (msgpack_packer *pk, const char *s)
-{
-    size_t len = strlen (s);
-    msgpack_pack_str (pk, len);
-    msgpack_pack_str_body (pk, s, len);
-}
-
 int
 tm_status_encode (const tm_status_t *st, msgpack_sbuffer *buf)
 {
@@ -42,25 +31,23 @@ tm_status_encode (const tm_status_t *st, msgpack_sbuffer *buf)
     msgpack_packer pk;
     msgpack_packer_init (&pk, buf, msgpack_sbuffer_write);
     msgpack_pack_map (&pk, 12);
-    PACK_KEY (&pk, "v");                msgpack_pack_uint8 (&pk, 1);
-    PACK_KEY (&pk, "kind");             PACK_KEY (&pk, "status");
-    PACK_KEY (&pk, "provider");         s_pack_str (&pk, st->provider);
-    PACK_KEY (&pk, "provider_kind");    s_pack_str (&pk, st->kind);
-    PACK_KEY (&pk, "state");            s_pack_str (&pk, tm_state_name (st->state));
-    PACK_KEY (&pk, "reason");           s_pack_str (&pk, st->reason);
-    PACK_KEY (&pk, "ts");               msgpack_pack_int64 (&pk, st->ts);
-    PACK_KEY (&pk, "messages");         msgpack_pack_uint64 (&pk, st->messages);
-    PACK_KEY (&pk, "errors");           msgpack_pack_uint64 (&pk, st->errors);
-    PACK_KEY (&pk, "symbols_total");    msgpack_pack_uint32 (&pk, st->symbols_total);
-    PACK_KEY (&pk, "symbols_offset");   msgpack_pack_uint32 (&pk, st->symbols_offset);
-    PACK_KEY (&pk, "symbols");
+    TM_MP_PACK_KEY (&pk, "v");                msgpack_pack_uint8 (&pk, 1);
+    TM_MP_PACK_KEY (&pk, "kind");             TM_MP_PACK_KEY (&pk, "status");
+    TM_MP_PACK_KEY (&pk, "provider");         tm_mp_pack_str (&pk, st->provider);
+    TM_MP_PACK_KEY (&pk, "provider_kind");    tm_mp_pack_str (&pk, st->kind);
+    TM_MP_PACK_KEY (&pk, "state");            tm_mp_pack_str (&pk, tm_state_name (st->state));
+    TM_MP_PACK_KEY (&pk, "reason");           tm_mp_pack_str (&pk, st->reason);
+    TM_MP_PACK_KEY (&pk, "ts");               msgpack_pack_int64 (&pk, st->ts);
+    TM_MP_PACK_KEY (&pk, "messages");         msgpack_pack_uint64 (&pk, st->messages);
+    TM_MP_PACK_KEY (&pk, "errors");           msgpack_pack_uint64 (&pk, st->errors);
+    TM_MP_PACK_KEY (&pk, "symbols_total");    msgpack_pack_uint32 (&pk, st->symbols_total);
+    TM_MP_PACK_KEY (&pk, "symbols_offset");   msgpack_pack_uint32 (&pk, st->symbols_offset);
+    TM_MP_PACK_KEY (&pk, "symbols");
     msgpack_pack_array (&pk, st->symbols_count);
     for (uint32_t i = 0; i < st->symbols_count; i++)
-        s_pack_str (&pk, st->symbols [i]);
+        tm_mp_pack_str (&pk, st->symbols [i]);
     return 0;
 }
-
-#define KEY_IS(k) (len == sizeof (k) - 1 && memcmp (key, (k), sizeof (k) - 1) == 0)
 
 int
 tm_status_decode (const void *data, size_t size, tm_status_t *st,
@@ -82,53 +69,53 @@ tm_status_decode (const void *data, size_t size, tm_status_t *st,
         uint32_t len;
         if (tm_mp_read_str (&r, &key, &len))
             return TM_MALFORMED;
-        if (KEY_IS ("v")) {
+        if (TM_MP_KEY_IS ("v")) {
             uint64_t v;
             if (tm_mp_read_uint (&r, &v) || v != 1)
                 return TM_MALFORMED;
             seen |= 1;
         }
         else
-        if (KEY_IS ("kind")) {
+        if (TM_MP_KEY_IS ("kind")) {
             char kind [16];
             if (tm_mp_read_cstr (&r, kind, sizeof kind) || strcmp (kind, "status"))
                 return TM_MALFORMED;
             seen |= 2;
         }
         else
-        if (KEY_IS ("provider")) {
+        if (TM_MP_KEY_IS ("provider")) {
             tm_mp_read_cstr (&r, st->provider, sizeof st->provider);
             seen |= 4;
         }
         else
-        if (KEY_IS ("state")) {
+        if (TM_MP_KEY_IS ("state")) {
             char name [24];
             if (tm_mp_read_cstr (&r, name, sizeof name) || tm_state_parse (name, &st->state))
                 return TM_MALFORMED;
             seen |= 8;
         }
         else
-        if (KEY_IS ("provider_kind"))   tm_mp_read_cstr (&r, st->kind, sizeof st->kind);
+        if (TM_MP_KEY_IS ("provider_kind"))   tm_mp_read_cstr (&r, st->kind, sizeof st->kind);
         else
-        if (KEY_IS ("reason"))          tm_mp_read_cstr (&r, st->reason, sizeof st->reason);
+        if (TM_MP_KEY_IS ("reason"))          tm_mp_read_cstr (&r, st->reason, sizeof st->reason);
         else
-        if (KEY_IS ("ts"))              tm_mp_read_int (&r, &st->ts);
+        if (TM_MP_KEY_IS ("ts"))              tm_mp_read_int (&r, &st->ts);
         else
-        if (KEY_IS ("messages"))        tm_mp_read_uint (&r, &st->messages);
+        if (TM_MP_KEY_IS ("messages"))        tm_mp_read_uint (&r, &st->messages);
         else
-        if (KEY_IS ("errors"))          tm_mp_read_uint (&r, &st->errors);
+        if (TM_MP_KEY_IS ("errors"))          tm_mp_read_uint (&r, &st->errors);
         else
-        if (KEY_IS ("symbols_total") || KEY_IS ("symbols_offset")) {
+        if (TM_MP_KEY_IS ("symbols_total") || TM_MP_KEY_IS ("symbols_offset")) {
             uint64_t v;
             if (tm_mp_read_uint (&r, &v) || v > TM_UNIVERSE_MAX)
                 return TM_MALFORMED;
-            if (KEY_IS ("symbols_total"))
+            if (TM_MP_KEY_IS ("symbols_total"))
                 st->symbols_total = (uint32_t) v;
             else
                 st->symbols_offset = (uint32_t) v;
         }
         else
-        if (KEY_IS ("symbols")) {
+        if (TM_MP_KEY_IS ("symbols")) {
             uint32_t n;
             if (tm_mp_read_array (&r, &n) || n > TM_STATUS_SYMBOLS_MAX)
                 return TM_MALFORMED;
@@ -173,11 +160,11 @@ tm_order_publish (zsock_t *pub, const char *provider, const char *json, size_t l
     msgpack_packer pk;
     msgpack_packer_init (&pk, buf, msgpack_sbuffer_write);
     msgpack_pack_map (&pk, 5);
-    PACK_KEY (&pk, "v");                msgpack_pack_uint8 (&pk, 1);
-    PACK_KEY (&pk, "kind");             PACK_KEY (&pk, "order");
-    PACK_KEY (&pk, "provider");         s_pack_str (&pk, provider);
-    PACK_KEY (&pk, "ts");               msgpack_pack_int64 (&pk, tm_clock_now_ns ());
-    PACK_KEY (&pk, "order");
+    TM_MP_PACK_KEY (&pk, "v");                msgpack_pack_uint8 (&pk, 1);
+    TM_MP_PACK_KEY (&pk, "kind");             TM_MP_PACK_KEY (&pk, "order");
+    TM_MP_PACK_KEY (&pk, "provider");         tm_mp_pack_str (&pk, provider);
+    TM_MP_PACK_KEY (&pk, "ts");               msgpack_pack_int64 (&pk, tm_clock_now_ns ());
+    TM_MP_PACK_KEY (&pk, "order");
     msgpack_pack_str (&pk, len);
     msgpack_pack_str_body (&pk, json, len);
     char topic [TM_TOPIC_MAX];
@@ -202,19 +189,19 @@ tm_order_decode (const void *data, size_t size, char *provider, size_t provider_
         uint32_t len;
         if (tm_mp_read_str (&r, &key, &len))
             return TM_MALFORMED;
-        if (KEY_IS ("kind")) {
+        if (TM_MP_KEY_IS ("kind")) {
             char kind [8];
             if (tm_mp_read_cstr (&r, kind, sizeof kind) || strcmp (kind, "order"))
                 return TM_MALFORMED;
             seen |= 1;
         }
         else
-        if (KEY_IS ("provider")) {
+        if (TM_MP_KEY_IS ("provider")) {
             tm_mp_read_cstr (&r, provider, provider_size);
             seen |= 2;
         }
         else
-        if (KEY_IS ("order")) {
+        if (TM_MP_KEY_IS ("order")) {
             uint32_t olen;
             if (tm_mp_read_str (&r, json, &olen))
                 return TM_MALFORMED;

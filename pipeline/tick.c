@@ -170,8 +170,6 @@ s_read_depth (tm_mp_reader_t *r, tm_tick_t *t)
     return 0;
 }
 
-#define KEY_IS(k) (len == sizeof (k) - 1 && memcmp (key, (k), sizeof (k) - 1) == 0)
-
 //  The greeks map: all six, nothing else, each a finite number.
 static int
 s_read_greeks (tm_mp_reader_t *r, tm_greeks_t *g)
@@ -189,12 +187,12 @@ s_read_greeks (tm_mp_reader_t *r, tm_greeks_t *g)
         uint32_t bit = 0;
         if (tm_mp_read_str (r, &key, &len))
             return TM_MALFORMED;
-        if (KEY_IS ("iv"))          { value = &g->iv;    bit = 1; }
-        else if (KEY_IS ("delta"))  { value = &g->delta; bit = 2; }
-        else if (KEY_IS ("gamma"))  { value = &g->gamma; bit = 4; }
-        else if (KEY_IS ("theta"))  { value = &g->theta; bit = 8; }
-        else if (KEY_IS ("vega"))   { value = &g->vega;  bit = 16; }
-        else if (KEY_IS ("rho"))    { value = &g->rho;   bit = 32; }
+        if (TM_MP_KEY_IS ("iv"))          { value = &g->iv;    bit = 1; }
+        else if (TM_MP_KEY_IS ("delta"))  { value = &g->delta; bit = 2; }
+        else if (TM_MP_KEY_IS ("gamma"))  { value = &g->gamma; bit = 4; }
+        else if (TM_MP_KEY_IS ("theta"))  { value = &g->theta; bit = 8; }
+        else if (TM_MP_KEY_IS ("vega"))   { value = &g->vega;  bit = 16; }
+        else if (TM_MP_KEY_IS ("rho"))    { value = &g->rho;   bit = 32; }
         if (!value || (seen & bit) || tm_mp_read_double (r, value)) {
             r->failed = true;
             return TM_MALFORMED;
@@ -218,14 +216,14 @@ s_read_tick (tm_mp_reader_t *r, tm_tick_t *t)
         uint32_t len;
         if (tm_mp_read_str (r, &key, &len))
             return TM_MALFORMED;
-        if (KEY_IS ("v")) {
+        if (TM_MP_KEY_IS ("v")) {
             uint64_t v;
             if (tm_mp_read_uint (r, &v) || v != TM_TICK_VERSION)
                 return TM_MALFORMED;
             seen |= 1;
         }
         else
-        if (KEY_IS ("kind")) {
+        if (TM_MP_KEY_IS ("kind")) {
             const char *kind;
             uint32_t klen;
             if (tm_mp_read_str (r, &kind, &klen) || klen != 4 || memcmp (kind, "tick", 4))
@@ -233,73 +231,73 @@ s_read_tick (tm_mp_reader_t *r, tm_tick_t *t)
             seen |= 2;
         }
         else
-        if (KEY_IS ("stream")) {
+        if (TM_MP_KEY_IS ("stream")) {
             tm_mp_read_cstr (r, t->stream, sizeof t->stream);
             seen |= 4;
         }
         else
-        if (KEY_IS ("provider")) {
+        if (TM_MP_KEY_IS ("provider")) {
             tm_mp_read_cstr (r, t->provider, sizeof t->provider);
             seen |= 8;
         }
         else
-        if (KEY_IS ("symbol")) {
+        if (TM_MP_KEY_IS ("symbol")) {
             tm_mp_read_cstr (r, t->symbol, sizeof t->symbol);
             seen |= 16;
         }
         else
-        if (KEY_IS ("last_price")) {
+        if (TM_MP_KEY_IS ("last_price")) {
             tm_mp_read_double (r, &t->last_price);
             seen |= 32;
         }
         else
-        if (KEY_IS ("token"))           tm_mp_read_cstr (r, t->token, sizeof t->token);
+        if (TM_MP_KEY_IS ("token"))           tm_mp_read_cstr (r, t->token, sizeof t->token);
         else
-        if (KEY_IS ("seq"))             tm_mp_read_uint (r, &t->seq);
+        if (TM_MP_KEY_IS ("seq"))             tm_mp_read_uint (r, &t->seq);
         else
-        if (KEY_IS ("src_seq"))         tm_mp_read_uint (r, &t->src_seq);
+        if (TM_MP_KEY_IS ("src_seq"))         tm_mp_read_uint (r, &t->src_seq);
         else
-        if (KEY_IS ("last_quantity")) { tm_mp_read_int (r, &t->last_quantity); t->fields |= TM_TICK_QUOTE; }
+        if (TM_MP_KEY_IS ("last_quantity")) { tm_mp_read_int (r, &t->last_quantity); t->fields |= TM_TICK_QUOTE; }
         else
-        if (KEY_IS ("volume"))        { tm_mp_read_int (r, &t->volume); t->fields |= TM_TICK_QUOTE; }
+        if (TM_MP_KEY_IS ("volume"))        { tm_mp_read_int (r, &t->volume); t->fields |= TM_TICK_QUOTE; }
         else
-        if (KEY_IS ("open"))          { tm_mp_read_double (r, &t->open); t->fields |= TM_TICK_QUOTE; }
+        if (TM_MP_KEY_IS ("open"))          { tm_mp_read_double (r, &t->open); t->fields |= TM_TICK_QUOTE; }
         else
-        if (KEY_IS ("high"))          { tm_mp_read_double (r, &t->high); t->fields |= TM_TICK_QUOTE; }
+        if (TM_MP_KEY_IS ("high"))          { tm_mp_read_double (r, &t->high); t->fields |= TM_TICK_QUOTE; }
         else
-        if (KEY_IS ("low"))           { tm_mp_read_double (r, &t->low); t->fields |= TM_TICK_QUOTE; }
+        if (TM_MP_KEY_IS ("low"))           { tm_mp_read_double (r, &t->low); t->fields |= TM_TICK_QUOTE; }
         else
-        if (KEY_IS ("close"))         { tm_mp_read_double (r, &t->close); t->fields |= TM_TICK_QUOTE; }
+        if (TM_MP_KEY_IS ("close"))         { tm_mp_read_double (r, &t->close); t->fields |= TM_TICK_QUOTE; }
         else
-        if (KEY_IS ("bid_price"))     { tm_mp_read_double (r, &t->bid_price); t->fields |= TM_TICK_BOOK; }
+        if (TM_MP_KEY_IS ("bid_price"))     { tm_mp_read_double (r, &t->bid_price); t->fields |= TM_TICK_BOOK; }
         else
-        if (KEY_IS ("bid_quantity"))  { tm_mp_read_int (r, &t->bid_quantity); t->fields |= TM_TICK_BOOK; }
+        if (TM_MP_KEY_IS ("bid_quantity"))  { tm_mp_read_int (r, &t->bid_quantity); t->fields |= TM_TICK_BOOK; }
         else
-        if (KEY_IS ("ask_price"))     { tm_mp_read_double (r, &t->ask_price); t->fields |= TM_TICK_BOOK; }
+        if (TM_MP_KEY_IS ("ask_price"))     { tm_mp_read_double (r, &t->ask_price); t->fields |= TM_TICK_BOOK; }
         else
-        if (KEY_IS ("ask_quantity"))  { tm_mp_read_int (r, &t->ask_quantity); t->fields |= TM_TICK_BOOK; }
+        if (TM_MP_KEY_IS ("ask_quantity"))  { tm_mp_read_int (r, &t->ask_quantity); t->fields |= TM_TICK_BOOK; }
         else
-        if (KEY_IS ("oi"))            { tm_mp_read_int (r, &t->oi); t->fields |= TM_TICK_OI; }
+        if (TM_MP_KEY_IS ("oi"))            { tm_mp_read_int (r, &t->oi); t->fields |= TM_TICK_OI; }
         else
-        if (KEY_IS ("depth")) {
+        if (TM_MP_KEY_IS ("depth")) {
             if (s_read_depth (r, t))
                 return TM_MALFORMED;
             t->fields |= TM_TICK_DEPTH;
         }
         else
-        if (KEY_IS ("greeks")) {
+        if (TM_MP_KEY_IS ("greeks")) {
             if (s_read_greeks (r, &t->greeks))
                 return TM_MALFORMED;
             t->fields |= TM_TICK_GREEKS;
         }
         else
-        if (KEY_IS ("exchange_ts"))     tm_mp_read_int (r, &t->exchange_ts);
+        if (TM_MP_KEY_IS ("exchange_ts"))     tm_mp_read_int (r, &t->exchange_ts);
         else
-        if (KEY_IS ("recv_ts"))         tm_mp_read_int (r, &t->recv_ts);
+        if (TM_MP_KEY_IS ("recv_ts"))         tm_mp_read_int (r, &t->recv_ts);
         else
-        if (KEY_IS ("norm_ts"))         tm_mp_read_int (r, &t->norm_ts);
+        if (TM_MP_KEY_IS ("norm_ts"))         tm_mp_read_int (r, &t->norm_ts);
         else
-        if (KEY_IS ("pub_ts"))          tm_mp_read_int (r, &t->pub_ts);
+        if (TM_MP_KEY_IS ("pub_ts"))          tm_mp_read_int (r, &t->pub_ts);
         else
             tm_mp_skip (r);             //  A field from a newer minor version
     }
@@ -349,7 +347,7 @@ tm_tick_body_is_tick (const void *data, size_t size)
         uint32_t len, vlen;
         if (tm_mp_read_str (&r, &key, &len))
             return false;
-        if (KEY_IS ("kind"))
+        if (TM_MP_KEY_IS ("kind"))
             return tm_mp_read_str (&r, &val, &vlen) == 0 && vlen == 4 && memcmp (val, "tick", 4) == 0;
         if (tm_mp_skip (&r))
             return false;
