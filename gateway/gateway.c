@@ -124,6 +124,7 @@ struct _self_t {
     zsock_t *norm;                  //  SUB: providers' own streams and status
     zsock_t *md;                    //  SUB: the ALL stream
     zsock_t *stats;                 //  SUB: the analytics actor's figures
+    zsock_t *feed;                  //  SUB: the ZeroMQ feed's heartbeat
     zsock_t *demand;                //  DEALER to the arbiter: what clients want upstream
     const tm_config_t *config;      //  Borrowed from main
     struct lws_context *context;    //  The lws loop
@@ -145,6 +146,8 @@ struct _self_t {
     uint64_t malformed;             //  Bus messages that did not decode
     uint64_t failovers;             //  FAILOVER events seen
     uint64_t gaps;                  //  GAP events seen
+    tm_heartbeat_t feed_hb;         //  The feed's last heartbeat
+    bool has_feed;                  //  feed_hb is valid
     bool terminated;                //  $TERM received
 };
 
@@ -621,6 +624,15 @@ s_handle_bus_message (self_t *self, zmsg_t *msg, bool from_norm)
         s_handle_status (self, body);
         return;
     }
+    size_t hb_len = strlen (TM_TOPIC_HEARTBEAT);
+    if (zframe_size (topic) >= hb_len
+    &&  memcmp (zframe_data (topic), TM_TOPIC_HEARTBEAT, hb_len) == 0) {
+        if (tm_heartbeat_decode (zframe_data (body), zframe_size (body), &self->feed_hb) == 0)
+            self->has_feed = true;
+        else
+            self->malformed++;
+        return;
+    }
     size_t stats_len = strlen (TM_TOPIC_STATS);
     if (zframe_size (topic) >= stats_len
     &&  memcmp (zframe_data (topic), TM_TOPIC_STATS, stats_len) == 0) {
@@ -679,6 +691,7 @@ s_drain_continue (lws_sorted_usec_list_t *sul)
     more |= s_drain (self, self->norm);
     more |= s_drain (self, self->md);
     more |= s_drain (self, self->stats);
+    more |= s_drain (self, self->feed);
     if (more)
         lws_sul_schedule (self->context, 0, &self->drain_sul, s_drain_continue, 0);
 }
@@ -1262,6 +1275,9 @@ s_fill_stats (self_t *self, tm_http_stats_t *stats)
     }
     stats->failovers = self->failovers;
     stats->gaps = self->gaps;
+    stats->feed = self->has_feed;
+    stats->feed_published = self->feed_hb.published;
+    stats->feed_dropped = self->feed_hb.dropped;
 }
 
 static int
@@ -1496,6 +1512,7 @@ s_self_new (zsock_t *pipe, const tm_config_t *config)
     self->norm = tm_bus_sub_new (TM_TOPIC_MD, TM_TOPIC_STATUS, TM_TOPIC_ORDER, NULL);
     self->md = tm_bus_sub_new (TM_TOPIC_MD, TM_TOPIC_EVENT, NULL);
     self->stats = tm_bus_sub_new (TM_TOPIC_STATS, NULL);
+    self->feed = tm_bus_sub_new (TM_TOPIC_HEARTBEAT, NULL);
     self->demand = zsock_new (ZMQ_DEALER);
     assert (self->demand);
     zsock_set_sndhwm (self->demand, TM_DEMAND_HWM);
@@ -1540,6 +1557,7 @@ s_self_destroy (self_t **self_p)
     zsock_destroy (&self->norm);
     zsock_destroy (&self->md);
     zsock_destroy (&self->stats);
+    zsock_destroy (&self->feed);
     zsock_destroy (&self->demand);
     free (self);
     *self_p = NULL;
@@ -1551,6 +1569,7 @@ s_start (void *args)
     self_t *self = (self_t *) args;
     if (zsock_connect (self->norm, "%s", TM_BUS_NORM) || zsock_connect (self->md, "%s", TM_BUS_MD)
     ||  zsock_connect (self->stats, "%s", TM_BUS_STATS)
+    ||  zsock_connect (self->feed, "%s", TM_BUS_FEED)
     ||  zsock_connect (self->demand, "%s", TM_BUS_DEMAND))
         return -1;
     lws_set_log_level (LLL_ERR | LLL_WARN, s_log_emit);
@@ -1573,7 +1592,8 @@ s_start (void *args)
     if (tm_lws_adopt (self->vhost, self->pipe, "tickmux-bus")
     ||  tm_lws_adopt (self->vhost, self->norm, "tickmux-bus")
     ||  tm_lws_adopt (self->vhost, self->md, "tickmux-bus")
-    ||  tm_lws_adopt (self->vhost, self->stats, "tickmux-bus"))
+    ||  tm_lws_adopt (self->vhost, self->stats, "tickmux-bus")
+    ||  tm_lws_adopt (self->vhost, self->feed, "tickmux-bus"))
         return -1;
     lws_sul_schedule (self->context, 0, &self->safety_sul, s_safety_check, S_SAFETY_US);
     return 0;

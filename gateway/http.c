@@ -98,7 +98,7 @@ s_stats (const tm_http_stats_t *stats)
                        "messages_out", (json_int_t) p->messages_out,
                        "errors", (json_int_t) p->errors));
     }
-    return json_pack ("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}",
+    return json_pack ("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o}",
                       "clients", (json_int_t) stats->clients,
                       "subscriptions", (json_int_t) stats->subscriptions,
                       "uptime_s", (json_int_t) stats->uptime_s,
@@ -107,7 +107,11 @@ s_stats (const tm_http_stats_t *stats)
                       "bus_malformed", (json_int_t) stats->bus_malformed,
                       "failovers", (json_int_t) stats->failovers,
                       "gaps", (json_int_t) stats->gaps,
-                      "providers", providers, "analytics", tm_http_analytics (stats));
+                      "providers", providers, "analytics", tm_http_analytics (stats),
+                      "feed", stats->feed
+                              ? json_pack ("{s:I, s:I}", "published", (json_int_t) stats->feed_published,
+                                           "dropped", (json_int_t) stats->feed_dropped)
+                              : json_null ());
 }
 
 static void
@@ -230,6 +234,15 @@ s_metrics (const tm_http_stats_t *stats)
                   "# HELP tickmux_gaps_total Failovers that lost ticks they could not replay.\n"
                   "# TYPE tickmux_gaps_total counter\n"
                   "tickmux_gaps_total %" PRIu64 "\n", stats->failovers, stats->gaps);
+    if (stats->feed)
+        fprintf (out, "# HELP tickmux_feed_published_total Messages the ZeroMQ feed sent.\n"
+                      "# TYPE tickmux_feed_published_total counter\n"
+                      "tickmux_feed_published_total %" PRIu64 "\n"
+                      "# HELP tickmux_feed_dropped_total Feed messages refused at a subscriber's "
+                      "high-water mark.\n"
+                      "# TYPE tickmux_feed_dropped_total counter\n"
+                      "tickmux_feed_dropped_total %" PRIu64 "\n",
+                 stats->feed_published, stats->feed_dropped);
     s_metrics_analytics (out, stats);
     fclose (out);
     return text;

@@ -31,6 +31,9 @@ typedef struct {
     uint64_t dropped_frames;        //  Market data dropped from slow clients' queues
     uint64_t bus_gaps;              //  Ticks missing on the internal bus
     uint64_t bus_malformed;         //  Internal messages that did not decode
+    bool feed;                      //  The ZeroMQ feed runs (and has sent a heartbeat)
+    uint64_t feed_published;        //  Its messages sent, as of its last heartbeat
+    uint64_t feed_dropped;          //  Refused at a subscriber's high-water mark
     uint64_t failovers;             //  FAILOVER events seen
     uint64_t gaps;                  //  GAP events seen
     size_t providers_count;         //  Entries in providers

@@ -22,6 +22,7 @@
 #define TM_BUS_NORM         "inproc://tickmux-norm"     //  normalizer -> arbiter, gateway
 #define TM_BUS_MD           "inproc://tickmux-md"       //  arbiter -> gateway (ALL stream)
 #define TM_BUS_STATS        "inproc://tickmux-stats"    //  analytics -> gateway (stats.<PROVIDER>)
+#define TM_BUS_FEED         "inproc://tickmux-feed"     //  feed -> gateway (hb., its counters)
 //  Upstream demand, a ROUTER bound by the arbiter. Multi-frame string messages:
 //    gateway -> arbiter     [WANT][stream][symbol]... / [DROP][stream][symbol]...  (stream: ALL
 //                           or an instance; when the first client takes / the last one leaves)

@@ -13,6 +13,7 @@ typedef struct {
     zsock_t *stats;                 //  SUB: analytics
     zsock_t *xpub;                  //  XPUB, bound on TCP: the feed
     zsock_t *router;                //  ROUTER, bound on TCP: snapshots
+    zsock_t *local;                 //  PUB, bound: our heartbeat to the gateway
     zpoller_t *poller;
     zactor_t *auth;                 //  zauth, when the feed is CURVE
     zcert_t *cert;                  //  The server certificate, when the feed is CURVE
@@ -51,6 +52,7 @@ s_self_new (zsock_t *pipe, const tm_config_t *config)
     self->stats = tm_bus_sub_new (TM_TOPIC_STATS, NULL);
     self->xpub = zsock_new (ZMQ_XPUB);
     self->router = zsock_new (ZMQ_ROUTER);
+    self->local = tm_bus_pub_new ();
     assert (self->xpub && self->router);
     zsock_set_sndhwm (self->xpub, S_FEED_HWM);
     zsock_set_xpub_nodrop (self->xpub, 1);
@@ -77,6 +79,7 @@ s_self_destroy (self_t **self_p)
         zsock_destroy (&self->stats);
         zsock_destroy (&self->xpub);
         zsock_destroy (&self->router);
+        zsock_destroy (&self->local);
         zactor_destroy (&self->auth);
         zcert_destroy (&self->cert);
         msgpack_sbuffer_destroy (&self->buf);
@@ -191,26 +194,21 @@ s_handle_snapshot (self_t *self)
     zmsg_destroy (&request);
 }
 
-//  "hb." {v, kind:"heartbeat", ts, seq, published, dropped}: a dead core goes quiet
+//  "hb." {v, kind:"heartbeat", ts, seq, published, dropped}: a dead core goes quiet. The same
+//  goes to the gateway, for /ws/stats and /metrics.
 static void
 s_heartbeat (self_t *self)
 {
+    tm_heartbeat_t hb = { tm_clock_now_ns (), ++self->heartbeats, self->published,
+                          self->dropped };
     msgpack_sbuffer_clear (&self->buf);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &self->buf, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, 6);
-    TM_MP_PACK_KEY (&pk, "v");          msgpack_pack_uint8 (&pk, 1);
-    TM_MP_PACK_KEY (&pk, "kind");       TM_MP_PACK_KEY (&pk, "heartbeat");
-    TM_MP_PACK_KEY (&pk, "ts");         msgpack_pack_int64 (&pk, tm_clock_now_ns ());
-    TM_MP_PACK_KEY (&pk, "seq");        msgpack_pack_uint64 (&pk, ++self->heartbeats);
-    TM_MP_PACK_KEY (&pk, "published");  msgpack_pack_uint64 (&pk, self->published);
-    TM_MP_PACK_KEY (&pk, "dropped");    msgpack_pack_uint64 (&pk, self->dropped);
+    tm_heartbeat_encode (&hb, &self->buf);
     s_send (self, TM_TOPIC_HEARTBEAT, strlen (TM_TOPIC_HEARTBEAT), self->buf.data,
             self->buf.size);
+    //  A gateway too busy to take it hears the next one
+    (void) tm_bus_send (self->local, TM_TOPIC_HEARTBEAT, self->buf.data, self->buf.size);
 }
 
-//  CURVE on both sockets: our certificate, and zauth admitting the client certificates in
-//  feed/curve_clients (a client without one of them gets nothing)
 static int
 s_curve (self_t *self)
 {
@@ -249,6 +247,10 @@ s_start (void *args)
     ||  zsock_bind (self->router, "%s", self->config->feed_snapshot) < 0) {
         zsys_error ("feed: cannot bind %s / %s: %s", self->config->feed_bind,
                     self->config->feed_snapshot, zmq_strerror (zmq_errno ()));
+        return -1;
+    }
+    if (zsock_bind (self->local, "%s", TM_BUS_FEED)) {
+        zsys_error ("feed: cannot bind %s", TM_BUS_FEED);
         return -1;
     }
     self->feed_endpoint = zsock_last_endpoint (self->xpub);

@@ -177,3 +177,65 @@ tm_stats_decode (const void *data, size_t size, tm_stats_t *st)
         return TM_MALFORMED;
     return 0;
 }
+
+int
+tm_heartbeat_encode (const tm_heartbeat_t *hb, msgpack_sbuffer *buf)
+{
+    assert (hb && buf);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, buf, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 6);
+    TM_MP_PACK_KEY (&pk, "v");          msgpack_pack_uint8 (&pk, 1);
+    TM_MP_PACK_KEY (&pk, "kind");       TM_MP_PACK_KEY (&pk, "heartbeat");
+    TM_MP_PACK_KEY (&pk, "ts");         msgpack_pack_int64 (&pk, hb->ts);
+    TM_MP_PACK_KEY (&pk, "seq");        msgpack_pack_uint64 (&pk, hb->seq);
+    TM_MP_PACK_KEY (&pk, "published");  msgpack_pack_uint64 (&pk, hb->published);
+    TM_MP_PACK_KEY (&pk, "dropped");    msgpack_pack_uint64 (&pk, hb->dropped);
+    return 0;
+}
+
+int
+tm_heartbeat_decode (const void *data, size_t size, tm_heartbeat_t *hb)
+{
+    assert (hb);
+    memset (hb, 0, sizeof *hb);
+    if (!data || size == 0 || size > TM_BODY_MAX)
+        return TM_MALFORMED;
+    tm_mp_reader_t r;
+    tm_mp_reader_init (&r, data, size);
+    uint32_t pairs;
+    if (tm_mp_read_map (&r, &pairs))
+        return TM_MALFORMED;
+    bool versioned = false, kind = false;
+    for (uint32_t i = 0; i < pairs && !r.failed; i++) {
+        const char *key;
+        uint32_t len;
+        bool ok = true;
+        if (tm_mp_read_str (&r, &key, &len))
+            return TM_MALFORMED;
+        if (TM_MP_KEY_IS ("v")) {
+            uint64_t v;
+            ok = tm_mp_read_uint (&r, &v) == 0 && v == 1;
+            versioned = true;
+        }
+        else
+        if (TM_MP_KEY_IS ("kind")) {
+            char text [16];
+            ok = tm_mp_read_cstr (&r, text, sizeof text) == 0 && streq (text, "heartbeat");
+            kind = true;
+        }
+        else
+        if (TM_MP_KEY_IS ("ts"))          ok = tm_mp_read_int (&r, &hb->ts) == 0;
+        else
+        if (TM_MP_KEY_IS ("seq"))         ok = tm_mp_read_uint (&r, &hb->seq) == 0;
+        else
+        if (TM_MP_KEY_IS ("published"))   ok = tm_mp_read_uint (&r, &hb->published) == 0;
+        else
+        if (TM_MP_KEY_IS ("dropped"))     ok = tm_mp_read_uint (&r, &hb->dropped) == 0;
+        else
+            ok = tm_mp_skip (&r) == 0;
+        if (!ok)
+            return TM_MALFORMED;
+    }
+    return tm_mp_finish (&r) || !versioned || !kind ? TM_MALFORMED : 0;
+}

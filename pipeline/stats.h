@@ -45,4 +45,21 @@ int
 int
     tm_stats_decode (const void *data, size_t size, tm_stats_t *stats);
 
+//  The public feed's heartbeat: {v:1, kind:"heartbeat", ts, seq, published, dropped}
+//  (schemas/heartbeat.schema.json), on "hb." of the feed and of TM_BUS_FEED
+typedef struct {
+    int64_t ts;                     //  When, by the injectable clock
+    uint64_t seq;                   //  Heartbeats sent
+    uint64_t published;             //  Feed messages sent since start
+    uint64_t dropped;               //  Refused at a subscriber's high-water mark
+} tm_heartbeat_t;
+
+//  Append the body to buf. Returns 0.
+int
+    tm_heartbeat_encode (const tm_heartbeat_t *hb, msgpack_sbuffer *buf);
+
+//  Decode a body. Returns 0 or TM_MALFORMED.
+int
+    tm_heartbeat_decode (const void *data, size_t size, tm_heartbeat_t *hb);
+
 #endif

@@ -328,6 +328,15 @@ test_stats_codec (void)
     CU_ASSERT (memcmp (&st, &back, sizeof st) == 0);
     for (size_t cut = 0; cut < buf.size; cut++)
         CU_ASSERT (tm_stats_decode (buf.data, cut, &back) == TM_MALFORMED);
+    //  The feed's heartbeat, the same way
+    tm_heartbeat_t hb = { 5, 6, 7, 8 }, hb_back;
+    msgpack_sbuffer_clear (&buf);
+    CU_ASSERT (tm_heartbeat_encode (&hb, &buf) == 0);
+    CU_ASSERT (tm_heartbeat_decode (buf.data, buf.size, &hb_back) == 0
+               && memcmp (&hb, &hb_back, sizeof hb) == 0);
+    for (size_t cut = 0; cut < buf.size; cut++)
+        CU_ASSERT (tm_heartbeat_decode (buf.data, cut, &hb_back) == TM_MALFORMED);
+    CU_ASSERT (tm_stats_decode (buf.data, buf.size, &back) == TM_MALFORMED);
     msgpack_sbuffer_destroy (&buf);
 }
 
@@ -342,7 +351,7 @@ tm_failover_tests (void)
     ||  !CU_add_test (suite, "stale against the other provider, never for quiet", test_symbol_stale)
     ||  !CU_add_test (suite, "error rate", test_error_rate)
     ||  !CU_add_test (suite, "event record codec", test_event_codec)
-    ||  !CU_add_test (suite, "stats record codec", test_stats_codec))
+    ||  !CU_add_test (suite, "stats and heartbeat record codecs", test_stats_codec))
         return -1;
     return 0;
 }

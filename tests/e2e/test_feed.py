@@ -100,6 +100,14 @@ def t_heartbeat (ctx):
     check (3 <= len (seqs) <= 4 and seqs == list (range (seqs [0], seqs [0] + len (seqs))),
            "heartbeats in 3.3 s: %s" % seqs)
     check (got [-1] [1] ["dropped"] == 0 and got [-1] [1] ["published"] > 0, short (got [-1] [1]))
+    #  The same counts reach /ws/stats and /metrics
+    _, _, doc = h.get_json (ctx.d.url ("/ws/stats"))
+    check (doc ["feed"] ["published"] > 0 and doc ["feed"] ["dropped"] == 0, "/ws/stats feed %s"
+           % doc.get ("feed"))
+    _, _, text = h.curl_get (ctx.d.url ("/metrics"))
+    text = text.decode () if isinstance (text, bytes) else text
+    check ("\ntickmux_feed_published_total " in text and "\ntickmux_feed_dropped_total 0\n" in text,
+           "feed counters missing from /metrics")
 
 
 @tap.case ("snapshot then live (Clone): the last tick of every ALL symbol at once, then the live stream "

@@ -1,4 +1,4 @@
-//  fuzz_tick - libFuzzer target for the bus records' decoders: tick, status, event, stats
+//  fuzz_tick - libFuzzer target for the bus records' decoders: tick, status, event, stats, heartbeat
 //
 //  A body that decodes must survive the round trip: encoded again it decodes to the same
 //  ticks, and each one formats as MARKET_DATA JSON in TM_TICK_JSON_MAX bytes, which jansson
@@ -181,6 +181,21 @@ s_fuzz_stats (const uint8_t *data, size_t size)
     msgpack_sbuffer_destroy (&buf);
 }
 
+static void
+s_fuzz_heartbeat (const uint8_t *data, size_t size)
+{
+    tm_heartbeat_t hb, again;
+    if (tm_heartbeat_decode (data, size, &hb) != 0)
+        return;
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init (&buf);
+    tm_heartbeat_encode (&hb, &buf);
+    if (tm_heartbeat_decode (buf.data, buf.size, &again) != 0
+    ||  memcmp (&hb, &again, sizeof hb) != 0)
+        abort ();
+    msgpack_sbuffer_destroy (&buf);
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
@@ -188,5 +203,6 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     s_fuzz_status (data, size);
     s_fuzz_event (data, size);
     s_fuzz_stats (data, size);
+    s_fuzz_heartbeat (data, size);
     return 0;
 }
