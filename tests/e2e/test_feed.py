@@ -250,6 +250,38 @@ def t_curve (ctx):
         check (rc == 0, "daemon exit %s" % rc)
 
 
+@tap.case ("schemas/feed.md's C example compiles with -Wall -Werror and prints 5 NIFTY-I ticks", timeout=60)
+def t_c_example (ctx):
+    import re
+    import shutil
+    import subprocess
+    import tempfile
+    text = open (os.path.join (h.SRCDIR, "schemas", "feed.md")).read ()
+    blocks = re.findall (r"```c\n(.*?)```", text, re.S)
+    check (len (blocks) == 1, "feed.md has %d C blocks" % len (blocks))
+    tmp = tempfile.mkdtemp (prefix="tickmux-cexample-")
+    try:
+        src = os.path.join (tmp, "feed_tail.c")
+        with open (src, "w") as f:
+            f.write (blocks [0])
+        flags = subprocess.run (["pkg-config", "--cflags", "--libs", "libzmq", "msgpack"],
+                                capture_output=True, text=True)
+        if flags.returncode != 0:
+            flags = subprocess.run (["pkg-config", "--cflags", "--libs", "libzmq", "msgpack-c"],
+                                    capture_output=True, text=True)
+        exe = os.path.join (tmp, "feed_tail")
+        cc = subprocess.run (["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", src, "-o", exe]
+                             + flags.stdout.split (), capture_output=True, text=True)
+        check (cc.returncode == 0, "cc: %s" % cc.stderr)
+        run = subprocess.run ([exe, ctx.feed, "md.ALL.NIFTY-I|", "5"], capture_output=True,
+                              text=True, timeout=20)
+        lines = run.stdout.splitlines ()
+        check (run.returncode == 0 and len (lines) == 5 and all (l.startswith ("NIFTY-I ") for l in lines),
+               "feed_tail: %s %r" % (run.returncode, lines))
+    finally:
+        shutil.rmtree (tmp, ignore_errors=True)
+
+
 @tap.case ("the daemon exits 0 on SIGTERM within 5 s", timeout=20)
 def t_stop (ctx):
     ctx.zmq.term ()
