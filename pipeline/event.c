@@ -28,26 +28,21 @@ tm_event_decode (const void *data, size_t size, tm_failover_event_t *event, int6
     assert (event && ts);
     memset (event, 0, sizeof *event);
     *ts = 0;
-    if (!data || size == 0 || size > TM_BODY_MAX)
-        return TM_MALFORMED;
     tm_mp_reader_t r;
-    tm_mp_reader_init (&r, data, size);
-    uint32_t pairs;
-    if (tm_mp_read_map (&r, &pairs))
+    uint32_t pairs, seen = 0;
+    if (tm_mp_record_open (&r, data, size, &pairs))
         return TM_MALFORMED;
-    bool versioned = false;
     for (uint32_t i = 0; i < pairs && !r.failed; i++) {
         const char *key;
         uint32_t len;
         if (tm_mp_read_str (&r, &key, &len))
             return TM_MALFORMED;
-        if (TM_MP_KEY_IS ("v")) {
-            uint64_t v;
-            if (tm_mp_read_uint (&r, &v) || v != 1)
-                return TM_MALFORMED;
-            versioned = true;
-        }
-        else
+        //  Two kinds: "kind" is read below
+        int common = tm_mp_record_key (&r, key, len, NULL, &seen);
+        if (common < 0)
+            return TM_MALFORMED;
+        if (common)
+            continue;
         if (TM_MP_KEY_IS ("kind")) {
             char kind [16];
             if (tm_mp_read_cstr (&r, kind, sizeof kind))
@@ -74,7 +69,7 @@ tm_event_decode (const void *data, size_t size, tm_failover_event_t *event, int6
         else
             tm_mp_skip (&r);
     }
-    if (tm_mp_finish (&r) || !versioned || !event->kind || !event->symbol [0] || !event->to [0])
+    if (tm_mp_finish (&r) || !(seen & 1) || !event->kind || !event->symbol [0] || !event->to [0])
         return TM_MALFORMED;
     return 0;
 }

@@ -384,3 +384,35 @@ tm_mp_reserve (msgpack_sbuffer *buf, size_t size)
     }
     return (uint8_t *) buf->data + buf->size;
 }
+
+int
+tm_mp_record_open (tm_mp_reader_t *self, const void *data, size_t size, uint32_t *pairs)
+{
+    assert (self && pairs);
+    if (!data || size == 0 || size > TM_BODY_MAX)
+        return TM_MALFORMED;
+    tm_mp_reader_init (self, data, size);
+    return tm_mp_read_map (self, pairs) ? TM_MALFORMED : 0;
+}
+
+int
+tm_mp_record_key (tm_mp_reader_t *self, const char *key, uint32_t len, const char *kind,
+                  uint32_t *seen)
+{
+    assert (self && key && seen);
+    if (TM_MP_KEY_IS ("v")) {
+        uint64_t v;
+        if (tm_mp_read_uint (self, &v) || v != 1)
+            return TM_MALFORMED;
+        *seen |= 1;
+        return 1;
+    }
+    if (kind && TM_MP_KEY_IS ("kind")) {
+        char text [16];
+        if (tm_mp_read_cstr (self, text, sizeof text) || strcmp (text, kind) != 0)
+            return TM_MALFORMED;
+        *seen |= 2;
+        return 1;
+    }
+    return 0;
+}

@@ -71,6 +71,19 @@ int
 int
     tm_mp_finish (tm_mp_reader_t *self);
 
+//  Open a record body (status, event, stats, heartbeat): 1..TM_BODY_MAX bytes holding a map.
+//  Returns 0 and sets *pairs, or TM_MALFORMED.
+int
+    tm_mp_record_open (tm_mp_reader_t *self, const void *data, size_t size, uint32_t *pairs);
+
+//  The keys every record carries, read after its key: "v", which must be 1 (sets bit 1 of
+//  *seen), and "kind", which must equal kind (bit 2; kind NULL leaves "kind" to the caller).
+//  Returns 1 when the key was one of them and right, 0 when it is another key (nothing read),
+//  TM_MALFORMED when its value is wrong.
+int
+    tm_mp_record_key (tm_mp_reader_t *self, const char *key, uint32_t len, const char *kind,
+                      uint32_t *seen);
+
 //  ------------------------------------------------------------------------------------------
 //  The records' shared pieces: a key of a literal, a C string, and the decoder's key test
 //  (inside a loop that read the key into key / len)

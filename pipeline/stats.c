@@ -92,31 +92,19 @@ tm_stats_decode (const void *data, size_t size, tm_stats_t *st)
 {
     assert (st);
     memset (st, 0, sizeof *st);
-    if (!data || size == 0 || size > TM_BODY_MAX)
-        return TM_MALFORMED;
     tm_mp_reader_t r;
-    tm_mp_reader_init (&r, data, size);
-    uint32_t pairs;
-    if (tm_mp_read_map (&r, &pairs))
+    uint32_t pairs, seen = 0;
+    if (tm_mp_record_open (&r, data, size, &pairs))
         return TM_MALFORMED;
-    bool versioned = false, kind = false;
     for (uint32_t i = 0; i < pairs && !r.failed; i++) {
         const char *key;
         uint32_t len;
         bool ok = true;
         if (tm_mp_read_str (&r, &key, &len))
             return TM_MALFORMED;
-        if (TM_MP_KEY_IS ("v")) {
-            uint64_t v;
-            ok = tm_mp_read_uint (&r, &v) == 0 && v == 1;
-            versioned = true;
-        }
-        else
-        if (TM_MP_KEY_IS ("kind")) {
-            char text [16];
-            ok = tm_mp_read_cstr (&r, text, sizeof text) == 0 && streq (text, "stats");
-            kind = true;
-        }
+        int common = tm_mp_record_key (&r, key, len, "stats", &seen);
+        if (common)
+            ok = common == 1;
         else
         if (TM_MP_KEY_IS ("provider"))
             ok = tm_mp_read_cstr (&r, st->provider, sizeof st->provider) == 0;
@@ -173,7 +161,7 @@ tm_stats_decode (const void *data, size_t size, tm_stats_t *st)
         if (!ok)
             return TM_MALFORMED;
     }
-    if (tm_mp_finish (&r) || !versioned || !kind || !st->provider [0])
+    if (tm_mp_finish (&r) || seen != 3 || !st->provider [0])
         return TM_MALFORMED;
     return 0;
 }
@@ -199,31 +187,19 @@ tm_heartbeat_decode (const void *data, size_t size, tm_heartbeat_t *hb)
 {
     assert (hb);
     memset (hb, 0, sizeof *hb);
-    if (!data || size == 0 || size > TM_BODY_MAX)
-        return TM_MALFORMED;
     tm_mp_reader_t r;
-    tm_mp_reader_init (&r, data, size);
-    uint32_t pairs;
-    if (tm_mp_read_map (&r, &pairs))
+    uint32_t pairs, seen = 0;
+    if (tm_mp_record_open (&r, data, size, &pairs))
         return TM_MALFORMED;
-    bool versioned = false, kind = false;
     for (uint32_t i = 0; i < pairs && !r.failed; i++) {
         const char *key;
         uint32_t len;
         bool ok = true;
         if (tm_mp_read_str (&r, &key, &len))
             return TM_MALFORMED;
-        if (TM_MP_KEY_IS ("v")) {
-            uint64_t v;
-            ok = tm_mp_read_uint (&r, &v) == 0 && v == 1;
-            versioned = true;
-        }
-        else
-        if (TM_MP_KEY_IS ("kind")) {
-            char text [16];
-            ok = tm_mp_read_cstr (&r, text, sizeof text) == 0 && streq (text, "heartbeat");
-            kind = true;
-        }
+        int common = tm_mp_record_key (&r, key, len, "heartbeat", &seen);
+        if (common)
+            ok = common == 1;
         else
         if (TM_MP_KEY_IS ("ts"))          ok = tm_mp_read_int (&r, &hb->ts) == 0;
         else
@@ -237,5 +213,5 @@ tm_heartbeat_decode (const void *data, size_t size, tm_heartbeat_t *hb)
         if (!ok)
             return TM_MALFORMED;
     }
-    return tm_mp_finish (&r) || !versioned || !kind ? TM_MALFORMED : 0;
+    return tm_mp_finish (&r) || seen != 3 ? TM_MALFORMED : 0;
 }

@@ -56,33 +56,20 @@ tm_status_decode (const void *data, size_t size, tm_status_t *st,
     assert (st);
     memset (st, 0, sizeof *st);
     st->symbols = symbols;
-    if (!data || size == 0 || size > TM_BODY_MAX)
-        return TM_MALFORMED;
     tm_mp_reader_t r;
-    tm_mp_reader_init (&r, data, size);
-    uint32_t pairs;
-    if (tm_mp_read_map (&r, &pairs))
+    uint32_t pairs, seen = 0;
+    if (tm_mp_record_open (&r, data, size, &pairs))
         return TM_MALFORMED;
-    uint32_t seen = 0;
     for (uint32_t i = 0; i < pairs && !r.failed; i++) {
         const char *key;
         uint32_t len;
         if (tm_mp_read_str (&r, &key, &len))
             return TM_MALFORMED;
-        if (TM_MP_KEY_IS ("v")) {
-            uint64_t v;
-            if (tm_mp_read_uint (&r, &v) || v != 1)
-                return TM_MALFORMED;
-            seen |= 1;
-        }
-        else
-        if (TM_MP_KEY_IS ("kind")) {
-            char kind [16];
-            if (tm_mp_read_cstr (&r, kind, sizeof kind) || strcmp (kind, "status"))
-                return TM_MALFORMED;
-            seen |= 2;
-        }
-        else
+        int common = tm_mp_record_key (&r, key, len, "status", &seen);
+        if (common < 0)
+            return TM_MALFORMED;
+        if (common)
+            continue;
         if (TM_MP_KEY_IS ("provider")) {
             tm_mp_read_cstr (&r, st->provider, sizeof st->provider);
             seen |= 4;
