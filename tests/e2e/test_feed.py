@@ -114,7 +114,9 @@ def t_heartbeat (ctx):
            "goes on from seq + 1", timeout=30)
 def t_snapshot (ctx):
     s = sub (ctx, "md.ALL.")
-    time.sleep (0.3)                    #  Subscribed before the snapshot, so nothing falls between
+    #  A first live tick proves the subscription is in place before the snapshot is asked
+    #  for, so nothing falls between the two
+    s.recv_multipart ()
     d = ctx.zmq.socket (zmq.DEALER)
     d.setsockopt (zmq.RCVTIMEO, 5000)
     d.setsockopt (zmq.LINGER, 0)
