@@ -149,12 +149,10 @@ s_handle_bus (self_t *self, zsock_t *sock)
         zframe_t *topic = zmsg_first (msg);
         zframe_t *body = zmsg_next (msg);
         int64_t now = tm_clock_mono_ns ();
-        size_t status_len = strlen (TM_TOPIC_STATUS);
         if (!body)
             self->malformed++;
         else
-        if (zframe_size (topic) >= status_len
-        &&  memcmp (zframe_data (topic), TM_TOPIC_STATUS, status_len) == 0)
+        if (tm_bus_topic_is (topic, TM_TOPIC_STATUS))
             s_handle_status (self, body, now);
         else
             s_handle_ticks (self, body, sock == self->md, now);

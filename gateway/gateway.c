@@ -148,6 +148,8 @@ struct _self_t {
     uint64_t gaps;                  //  GAP events seen
     tm_heartbeat_t feed_hb;         //  The feed's last heartbeat
     bool has_feed;                  //  feed_hb is valid
+    tm_upstream_t upstream;         //  On an edge: its link to the core, last figures
+    bool has_upstream;              //  upstream is valid
     bool terminated;                //  $TERM received
 };
 
@@ -618,36 +620,33 @@ s_handle_bus_message (self_t *self, zmsg_t *msg, bool from_norm)
         self->malformed++;
         return;
     }
-    size_t status_len = strlen (TM_TOPIC_STATUS);
-    if (zframe_size (topic) >= status_len
-    &&  memcmp (zframe_data (topic), TM_TOPIC_STATUS, status_len) == 0) {
+    if (tm_bus_topic_is (topic, TM_TOPIC_STATUS)) {
         s_handle_status (self, body);
         return;
     }
-    size_t hb_len = strlen (TM_TOPIC_HEARTBEAT);
-    if (zframe_size (topic) >= hb_len
-    &&  memcmp (zframe_data (topic), TM_TOPIC_HEARTBEAT, hb_len) == 0) {
+    if (tm_bus_topic_is (topic, TM_TOPIC_HEARTBEAT)) {
         if (tm_heartbeat_decode (zframe_data (body), zframe_size (body), &self->feed_hb) == 0)
             self->has_feed = true;
         else
             self->malformed++;
         return;
     }
-    size_t stats_len = strlen (TM_TOPIC_STATS);
-    if (zframe_size (topic) >= stats_len
-    &&  memcmp (zframe_data (topic), TM_TOPIC_STATS, stats_len) == 0) {
+    if (tm_bus_topic_is (topic, TM_TOPIC_UPSTREAM)) {
+        if (tm_upstream_decode (zframe_data (body), zframe_size (body), &self->upstream) == 0)
+            self->has_upstream = true;
+        else
+            self->malformed++;
+        return;
+    }
+    if (tm_bus_topic_is (topic, TM_TOPIC_STATS)) {
         s_handle_stats (self, body);
         return;
     }
-    size_t event_len = strlen (TM_TOPIC_EVENT);
-    if (zframe_size (topic) >= event_len
-    &&  memcmp (zframe_data (topic), TM_TOPIC_EVENT, event_len) == 0) {
+    if (tm_bus_topic_is (topic, TM_TOPIC_EVENT)) {
         s_handle_event (self, body);
         return;
     }
-    size_t order_len = strlen (TM_TOPIC_ORDER);
-    if (zframe_size (topic) >= order_len
-    &&  memcmp (zframe_data (topic), TM_TOPIC_ORDER, order_len) == 0) {
+    if (tm_bus_topic_is (topic, TM_TOPIC_ORDER)) {
         s_handle_order (self, body);
         return;
     }
@@ -1278,6 +1277,10 @@ s_fill_stats (self_t *self, tm_http_stats_t *stats)
     stats->feed = self->has_feed;
     stats->feed_published = self->feed_hb.published;
     stats->feed_dropped = self->feed_hb.dropped;
+    stats->role = self->config->role;
+    stats->upstream = self->has_upstream;
+    stats->upstream_endpoint = self->config->upstream;
+    stats->upstream_figures = self->upstream;
 }
 
 static int
@@ -1512,7 +1515,7 @@ s_self_new (zsock_t *pipe, const tm_config_t *config)
     self->norm = tm_bus_sub_new (TM_TOPIC_MD, TM_TOPIC_STATUS, TM_TOPIC_ORDER, NULL);
     self->md = tm_bus_sub_new (TM_TOPIC_MD, TM_TOPIC_EVENT, NULL);
     self->stats = tm_bus_sub_new (TM_TOPIC_STATS, NULL);
-    self->feed = tm_bus_sub_new (TM_TOPIC_HEARTBEAT, NULL);
+    self->feed = tm_bus_sub_new (TM_TOPIC_HEARTBEAT, TM_TOPIC_UPSTREAM, NULL);
     self->demand = zsock_new (ZMQ_DEALER);
     assert (self->demand);
     zsock_set_sndhwm (self->demand, TM_DEMAND_HWM);

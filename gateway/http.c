@@ -25,8 +25,14 @@ s_health (const tm_http_stats_t *stats)
                              ? json_integer (p->status_age_ms) : json_null ());
         json_array_append_new (providers, item);
     }
-    return json_pack ("{s:s, s:o}", "status", s_serving (stats) ? "ok" : "down",
-                      "providers", providers);
+    json_t *health = json_pack ("{s:s, s:s, s:o}", "status", s_serving (stats) ? "ok" : "down",
+                                "role", stats->role ? stats->role : "core",
+                                "providers", providers);
+    if (stats->upstream)
+        json_object_set_new (health, "upstream", json_pack ("{s:s, s:s}",
+                             "endpoint", stats->upstream_endpoint,
+                             "state", tm_upstream_state_name (stats->upstream_figures.state)));
+    return health;
 }
 
 static json_t *
@@ -98,7 +104,19 @@ s_stats (const tm_http_stats_t *stats)
                        "messages_out", (json_int_t) p->messages_out,
                        "errors", (json_int_t) p->errors));
     }
-    return json_pack ("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o}",
+    const tm_upstream_t *up = &stats->upstream_figures;
+    json_t *upstream = stats->upstream
+        ? json_pack ("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}",
+                     "endpoint", stats->upstream_endpoint,
+                     "state", tm_upstream_state_name (up->state),
+                     "subscriptions", (json_int_t) up->subscriptions,
+                     "messages", (json_int_t) up->messages,
+                     "snapshots", (json_int_t) up->snapshots,
+                     "restarts", (json_int_t) up->restarts,
+                     "stale", (json_int_t) up->stale, "malformed", (json_int_t) up->malformed)
+        : json_null ();
+    return json_pack ("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o}",
+                      "role", stats->role ? stats->role : "core",
                       "clients", (json_int_t) stats->clients,
                       "subscriptions", (json_int_t) stats->subscriptions,
                       "uptime_s", (json_int_t) stats->uptime_s,
@@ -111,7 +129,8 @@ s_stats (const tm_http_stats_t *stats)
                       "feed", stats->feed
                               ? json_pack ("{s:I, s:I}", "published", (json_int_t) stats->feed_published,
                                            "dropped", (json_int_t) stats->feed_dropped)
-                              : json_null ());
+                              : json_null (),
+                      "upstream", upstream);
 }
 
 static void
@@ -243,6 +262,28 @@ s_metrics (const tm_http_stats_t *stats)
                       "# TYPE tickmux_feed_dropped_total counter\n"
                       "tickmux_feed_dropped_total %" PRIu64 "\n",
                  stats->feed_published, stats->feed_dropped);
+    if (stats->upstream) {
+        const tm_upstream_t *up = &stats->upstream_figures;
+        fprintf (out, "# HELP tickmux_upstream_live 1 while the core's feed heartbeat comes.\n"
+                      "# TYPE tickmux_upstream_live gauge\n"
+                      "tickmux_upstream_live %d\n"
+                      "# HELP tickmux_upstream_subscriptions Symbol topics subscribed on the "
+                      "core's feed.\n"
+                      "# TYPE tickmux_upstream_subscriptions gauge\n"
+                      "tickmux_upstream_subscriptions %" PRIu64 "\n"
+                      "# HELP tickmux_upstream_messages_total Messages received from the core.\n"
+                      "# TYPE tickmux_upstream_messages_total counter\n"
+                      "tickmux_upstream_messages_total %" PRIu64 "\n"
+                      "# HELP tickmux_upstream_snapshots_total Snapshots asked of the core.\n"
+                      "# TYPE tickmux_upstream_snapshots_total counter\n"
+                      "tickmux_upstream_snapshots_total %" PRIu64 "\n"
+                      "# HELP tickmux_upstream_restarts_total Times the core restarted or came "
+                      "back.\n"
+                      "# TYPE tickmux_upstream_restarts_total counter\n"
+                      "tickmux_upstream_restarts_total %" PRIu64 "\n",
+                 up->state == TM_UPSTREAM_LIVE, up->subscriptions, up->messages, up->snapshots,
+                 up->restarts);
+    }
     s_metrics_analytics (out, stats);
     fclose (out);
     return text;

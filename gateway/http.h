@@ -34,6 +34,10 @@ typedef struct {
     bool feed;                      //  The ZeroMQ feed runs (and has sent a heartbeat)
     uint64_t feed_published;        //  Its messages sent, as of its last heartbeat
     uint64_t feed_dropped;          //  Refused at a subscriber's high-water mark
+    const char *role;               //  "core" or "gateway" (borrowed)
+    bool upstream;                  //  An edge: upstream holds its link's last figures
+    const char *upstream_endpoint;  //  The core's feed (borrowed)
+    tm_upstream_t upstream_figures;
     uint64_t failovers;             //  FAILOVER events seen
     uint64_t gaps;                  //  GAP events seen
     size_t providers_count;         //  Entries in providers

@@ -164,8 +164,7 @@ s_handle_norm (self_t *self)
         if (!body)
             self->malformed++;
         else
-        if (zframe_streq (topic, "") == false
-        &&  memcmp (zframe_data (topic), TM_TOPIC_STATUS, strlen (TM_TOPIC_STATUS)) == 0)
+        if (tm_bus_topic_is (topic, TM_TOPIC_STATUS))
             s_handle_status (self, body);
         else
             s_handle_ticks (self, body);

@@ -93,6 +93,28 @@ tm_seqs_next (zhashx_t *seqs, const char *key)
     return ++*seq;
 }
 
+bool
+tm_bus_topic_is (zframe_t *topic, const char *prefix)
+{
+    size_t len = strlen (prefix);
+    return zframe_size (topic) >= len && memcmp (zframe_data (topic), prefix, len) == 0;
+}
+
+void
+tm_bus_frame_free (void **item_p)
+{
+    zframe_t *frame = (zframe_t *) *item_p;
+    zframe_destroy (&frame);
+    *item_p = NULL;
+}
+
+void
+tm_bus_item_free (void **item_p)
+{
+    free (*item_p);
+    *item_p = NULL;
+}
+
 zsock_t *
 tm_bus_pub_new (void)
 {

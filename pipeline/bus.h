@@ -22,7 +22,8 @@
 #define TM_BUS_NORM         "inproc://tickmux-norm"     //  normalizer -> arbiter, gateway
 #define TM_BUS_MD           "inproc://tickmux-md"       //  arbiter -> gateway (ALL stream)
 #define TM_BUS_STATS        "inproc://tickmux-stats"    //  analytics -> gateway (stats.<PROVIDER>)
-#define TM_BUS_FEED         "inproc://tickmux-feed"     //  feed -> gateway (hb., its counters)
+#define TM_BUS_FEED         "inproc://tickmux-feed"     //  feed -> gateway (hb., its counters);
+                                                        //  on an edge, upstream -> gateway
 //  Upstream demand, a ROUTER bound by the arbiter. Multi-frame string messages:
 //    gateway -> arbiter     [WANT][stream][symbol]... / [DROP][stream][symbol]...  (stream: ALL
 //                           or an instance; when the first client takes / the last one leaves)
@@ -42,6 +43,7 @@
 #define TM_TOPIC_STATS      "stats."
 #define TM_TOPIC_EVENT      "event."    //  FAILOVER and GAP: event.ALL.<symbol>|
 #define TM_TOPIC_HEARTBEAT  "hb."       //  The public feed's heartbeat, once a second
+#define TM_TOPIC_UPSTREAM   "upstream." //  An edge's link to its core (TM_BUS_FEED only)
 #define TM_SYMBOL_END       '|'         //  Ends every symbol in a topic
 
 //  The arbitrated stream's name, on the bus and on the wire
@@ -75,6 +77,16 @@ int
 //  dropped; the caller counts it).
 int
     tm_bus_send (zsock_t *pub, const char *topic, const void *body, size_t size);
+
+//  True if a message's topic frame starts with prefix
+bool
+    tm_bus_topic_is (zframe_t *topic, const char *prefix);
+
+//  Item destructors for zhashx / zlistx: a zframe_t, and anything malloc'd
+void
+    tm_bus_frame_free (void **item_p);
+void
+    tm_bus_item_free (void **item_p);
 
 //  A PUB for a data link, with TM_BUS_HWM. Caller owns it (zsock_destroy).
 zsock_t *

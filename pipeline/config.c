@@ -12,7 +12,7 @@ typedef struct {
 
 static const s_key_t s_tickmux_keys [] = {
     { "state_dir", "a directory path" }, { "fake_time", "a clock start, tests only" },
-    { NULL, NULL }
+    { "role", "core or gateway" }, { NULL, NULL }
 };
 static const s_key_t s_gateway_keys [] = {
     { "port", "0..65535" }, { "interface", "an IPv4/IPv6 address" },
@@ -34,6 +34,13 @@ static const s_key_t s_feed_keys [] = {
     { "snapshot", "a ZeroMQ endpoint for the snapshot ROUTER" },
     { "curve_cert", "the server certificate's path (its secret beside it as PATH_secret)" },
     { "curve_clients", "a directory of allowed client certificates, or * for any" },
+    { NULL, NULL }
+};
+static const s_key_t s_upstream_keys [] = {
+    { "feed", "the core's feed endpoint (tcp://HOST:PORT)" },
+    { "snapshot", "the core's snapshot endpoint (default: the feed's port + 1)" },
+    { "curve_cert", "our client certificate's path (its secret beside it as PATH_secret)" },
+    { "curve_server", "the core's public certificate's path" },
     { NULL, NULL }
 };
 static const s_key_t s_arbiter_keys [] = {
@@ -323,6 +330,23 @@ s_config_from (zconfig_t *root, char *err, size_t err_size)
             &&  s_copy (name, "fake_time", value, self->fake_time, sizeof self->fake_time,
                         err, err_size))
                 goto failed;
+            if ((value = zconfig_get (section, "role", NULL))
+            &&  s_copy (name, "role", value, self->role, sizeof self->role, err, err_size))
+                goto failed;
+        }
+        else
+        if (strcmp (name, "upstream") == 0) {
+            if (s_check_keys (section, s_upstream_keys, err, err_size))
+                goto failed;
+            const struct { const char *key; char *dest; } keys [] = {
+                { "feed", self->upstream }, { "snapshot", self->upstream_snapshot },
+                { "curve_cert", self->upstream_curve_cert },
+                { "curve_server", self->upstream_curve_server }
+            };
+            for (size_t k = 0; k < sizeof keys / sizeof keys [0]; k++)
+                if ((value = zconfig_get (section, keys [k].key, NULL))
+                &&  s_copy (name, keys [k].key, value, keys [k].dest, TM_PATH_MAX, err, err_size))
+                    goto failed;
         }
         else
         if (strcmp (name, "gateway") == 0) {
@@ -397,7 +421,7 @@ s_config_from (zconfig_t *root, char *err, size_t err_size)
         else
         if (strcmp (name, "route") != 0) {
             snprintf (err, err_size, "config: unknown section '%s' (expected one of: tickmux, "
-                      "gateway, provider, feed, arbiter, option, route)", name);
+                      "gateway, provider, feed, upstream, arbiter, option, route)", name);
             goto failed;
         }
     }
@@ -468,6 +492,16 @@ s_config_from (zconfig_t *root, char *err, size_t err_size)
     if (self->feed_curve_cert [0] && !self->feed_curve_clients [0]) {
         snprintf (err, err_size, "config: feed/curve_cert is set but feed/curve_clients is not "
                   "(a directory of allowed client certificates, or * for any)");
+        goto failed;
+    }
+    if (!streq (self->role, "core") && !streq (self->role, "gateway")) {
+        snprintf (err, err_size, "config: tickmux/role '%s': expected core or gateway",
+                  self->role);
+        goto failed;
+    }
+    if (!self->upstream_curve_cert [0] != !self->upstream_curve_server [0]) {
+        snprintf (err, err_size, "config: upstream/curve_cert and upstream/curve_server go "
+                  "together (our certificate, and the core's public one)");
         goto failed;
     }
     if ((value = getenv ("TICKMUX_FAKE_TIME")) && *value

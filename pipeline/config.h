@@ -28,8 +28,11 @@ typedef struct {
 } tm_provider_config_t;
 
 typedef struct {
-    char role [16];                 //  "core" (the only role in this build) or "gateway"
-    char upstream [TM_PATH_MAX];    //  Core feed endpoint, for role gateway
+    char role [16];                 //  "core" or "gateway" (an edge on a core's feed)
+    char upstream [TM_PATH_MAX];    //  Role gateway: the core's feed (XPUB) endpoint
+    char upstream_snapshot [TM_PATH_MAX];   //  Its snapshot ROUTER ("" = the feed's port + 1)
+    char upstream_curve_cert [TM_PATH_MAX];     //  CURVE: our client certificate ("" = plain)
+    char upstream_curve_server [TM_PATH_MAX];   //  CURVE: the core's public certificate
     int port;                       //  Gateway TCP port (0: any free port, logged)
     char interface [64];            //  Gateway listen address
     char state_dir [TM_PATH_MAX];   //  State directory, resolved

@@ -19,6 +19,8 @@ typedef struct {
     zcert_t *cert;                  //  The server certificate, when the feed is CURVE
     const tm_config_t *config;      //  Borrowed from main
     zhashx_t *last;                 //  tick topic -> zframe_t * body of its last tick (owned)
+    zhashx_t *statuses;             //  status topic -> s_status_t * (owned)
+    char (*symbols) [TM_SYMBOL_MAX];    //  Decode buffer for a status's symbols
     tm_tick_t ticks [TM_BATCH_MAX]; //  Decode buffer
     msgpack_sbuffer buf;            //  Scratch
     int64_t next_heartbeat;         //  Monotonic ns
@@ -32,11 +34,24 @@ typedef struct {
     bool terminated;                //  $TERM received
 } self_t;
 
+//  A provider's status is state too: a late subscriber must learn every provider and its
+//  symbol universe, which a connector may announce only once, in parts. We keep its last
+//  status and each part of its universe by offset.
+typedef struct {
+    zframe_t *last;                 //  Its last status (owned)
+    uint32_t total;                 //  Size of the universe the parts belong to
+    zhashx_t *parts;                //  "offset" -> zframe_t * status carrying that part (owned)
+} s_status_t;
+
 static void
-s_frame_free (void **item_p)
+s_status_free (void **item_p)
 {
-    zframe_t *frame = (zframe_t *) *item_p;
-    zframe_destroy (&frame);
+    s_status_t *status = (s_status_t *) *item_p;
+    if (status) {
+        zframe_destroy (&status->last);
+        zhashx_destroy (&status->parts);
+        free (status);
+    }
     *item_p = NULL;
 }
 
@@ -58,12 +73,33 @@ s_self_new (zsock_t *pipe, const tm_config_t *config)
     zsock_set_xpub_nodrop (self->xpub, 1);
     zsock_set_sndtimeo (self->xpub, 0);
     zsock_set_sndtimeo (self->router, 0);
+    msgpack_sbuffer_init (&self->buf);
     self->last = zhashx_new ();
-    zhashx_set_destructor (self->last, s_frame_free);
+    zhashx_set_destructor (self->last, tm_bus_frame_free);
+    self->statuses = zhashx_new ();
+    zhashx_set_destructor (self->statuses, s_status_free);
+    self->symbols = calloc (TM_STATUS_SYMBOLS_MAX, TM_SYMBOL_MAX);
+    assert (self->symbols);
+    //  Every configured provider is in the snapshot from the start, CONNECTING until it
+    //  reports: an edge learns the whole list from a core that has just started
+    for (size_t i = 0; i < config->providers_count; i++) {
+        tm_status_t st = { .state = TM_STATE_CONNECTING, .ts = tm_clock_now_ns () };
+        snprintf (st.provider, sizeof st.provider, "%s", config->providers [i].name);
+        snprintf (st.kind, sizeof st.kind, "%s", config->providers [i].kind);
+        msgpack_sbuffer_clear (&self->buf);
+        tm_status_encode (&st, &self->buf);
+        s_status_t *status = (s_status_t *) zmalloc (sizeof (s_status_t));
+        assert (status);
+        status->last = zframe_new (self->buf.data, self->buf.size);
+        status->parts = zhashx_new ();
+        zhashx_set_destructor (status->parts, tm_bus_frame_free);
+        char key [TM_TOPIC_MAX];
+        snprintf (key, sizeof key, "%s%s", TM_TOPIC_STATUS, st.provider);
+        zhashx_insert (self->statuses, key, status);
+    }
     self->poller = zpoller_new (pipe, self->md, self->norm, self->stats, self->router, self->xpub,
                                 NULL);
     zpoller_set_nonstop (self->poller, true);
-    msgpack_sbuffer_init (&self->buf);
     return self;
 }
 
@@ -74,6 +110,8 @@ s_self_destroy (self_t **self_p)
     if (self) {
         zpoller_destroy (&self->poller);
         zhashx_destroy (&self->last);
+        zhashx_destroy (&self->statuses);
+        free (self->symbols);
         zsock_destroy (&self->md);
         zsock_destroy (&self->norm);
         zsock_destroy (&self->stats);
@@ -128,6 +166,43 @@ s_forward_ticks (self_t *self, zframe_t *body)
     }
 }
 
+//  Keep a provider's status, and the part of its universe it carries
+static void
+s_keep_status (self_t *self, zframe_t *topic, zframe_t *body)
+{
+    tm_status_t st;
+    if (tm_status_decode (zframe_data (body), zframe_size (body), &st, NULL)) {
+        self->malformed++;
+        return;
+    }
+    char key [TM_TOPIC_MAX];
+    if (snprintf (key, sizeof key, "%s%s", TM_TOPIC_STATUS, st.provider) >= (int) sizeof key
+    ||  zframe_size (topic) != strlen (key) || memcmp (zframe_data (topic), key, strlen (key))) {
+        self->malformed++;
+        return;
+    }
+    s_status_t *status = (s_status_t *) zhashx_lookup (self->statuses, key);
+    if (!status) {
+        status = (s_status_t *) zmalloc (sizeof (s_status_t));
+        assert (status);
+        status->parts = zhashx_new ();
+        zhashx_set_destructor (status->parts, tm_bus_frame_free);
+        zhashx_insert (self->statuses, key, status);
+    }
+    zframe_destroy (&status->last);
+    status->last = zframe_dup (body);
+    //  A universe of another size replaces the parts of the one before
+    if (st.symbols_total && st.symbols_total != status->total) {
+        zhashx_purge (status->parts);
+        status->total = st.symbols_total;
+    }
+    if (st.symbols_total && st.symbols_count) {
+        char offset [16];
+        snprintf (offset, sizeof offset, "%" PRIu32, st.symbols_offset);
+        zhashx_update (status->parts, offset, zframe_dup (body));
+    }
+}
+
 static void
 s_handle_bus (self_t *self, zsock_t *sock)
 {
@@ -137,21 +212,66 @@ s_handle_bus (self_t *self, zsock_t *sock)
             return;
         zframe_t *topic = zmsg_first (msg);
         zframe_t *body = zmsg_next (msg);
-        size_t md_len = strlen (TM_TOPIC_MD);
         if (!body)
             self->malformed++;
         else
-        if (zframe_size (topic) >= md_len && memcmp (zframe_data (topic), TM_TOPIC_MD, md_len) == 0)
+        if (tm_bus_topic_is (topic, TM_TOPIC_MD))
             s_forward_ticks (self, body);
-        else
+        else {
             //  Status, orders, events and stats are one record a message already
+            if (tm_bus_topic_is (topic, TM_TOPIC_STATUS))
+                s_keep_status (self, topic, body);
             s_send (self, (const char *) zframe_data (topic), zframe_size (topic),
                     zframe_data (body), zframe_size (body));
+        }
         zmsg_destroy (&msg);
     }
 }
 
-//  [id][SNAPSHOT][prefix] -> [id][topic][body] per matching tick, then [id][END][count]
+//  One [id][topic][body] of a snapshot. Returns 1 if it went, 0 if the ROUTER refused it.
+static int
+s_snapshot_send (self_t *self, zframe_t *id, const char *topic, const void *body, size_t size)
+{
+    zmsg_t *reply = zmsg_new ();
+    zmsg_addmem (reply, zframe_data (id), zframe_size (id));
+    zmsg_addstr (reply, topic);
+    zmsg_addmem (reply, body, size);
+    if (zmsg_send (&reply, self->router) == -1) {
+        zmsg_destroy (&reply);
+        return 0;
+    }
+    return 1;
+}
+
+//  A provider's kept status: each part of its universe first, as its last status carrying
+//  that part (so no part brings back an old state), then the last status itself
+static uint64_t
+s_snapshot_status (self_t *self, zframe_t *id, const char *topic, s_status_t *status)
+{
+    uint64_t sent = 0;
+    tm_status_t last;
+    if (tm_status_decode (zframe_data (status->last), zframe_size (status->last), &last, NULL))
+        return 0;
+    for (zframe_t *part = (zframe_t *) zhashx_first (status->parts); part;
+         part = (zframe_t *) zhashx_next (status->parts)) {
+        tm_status_t st;
+        if (tm_status_decode (zframe_data (part), zframe_size (part), &st, self->symbols))
+            continue;
+        tm_status_t merged = last;
+        merged.symbols_total = st.symbols_total;
+        merged.symbols_offset = st.symbols_offset;
+        merged.symbols_count = st.symbols_count;
+        merged.symbols = self->symbols;
+        msgpack_sbuffer_clear (&self->buf);
+        tm_status_encode (&merged, &self->buf);
+        sent += s_snapshot_send (self, id, topic, self->buf.data, self->buf.size);
+    }
+    return sent + s_snapshot_send (self, id, topic, zframe_data (status->last),
+                                   zframe_size (status->last));
+}
+
+//  [id][SNAPSHOT][prefix] -> [id][topic][body] per matching tick and provider status, then
+//  [id][END][count]. A prefix that is one symbol's whole topic is a lookup, not a scan.
 static void
 s_handle_snapshot (self_t *self)
 {
@@ -164,19 +284,22 @@ s_handle_snapshot (self_t *self)
     if (id && verb && streq (verb, "SNAPSHOT")) {
         size_t len = prefix ? strlen (prefix) : 0;
         uint64_t sent = 0;
+        zframe_t *exact = len && prefix [len - 1] == TM_SYMBOL_END
+                        ? (zframe_t *) zhashx_lookup (self->last, prefix) : NULL;
+        if (exact)
+            sent += s_snapshot_send (self, id, prefix, zframe_data (exact), zframe_size (exact));
+        else
         for (zframe_t *body = (zframe_t *) zhashx_first (self->last); body;
              body = (zframe_t *) zhashx_next (self->last)) {
             const char *topic = (const char *) zhashx_cursor (self->last);
-            if (len && strncmp (topic, prefix, len) != 0)
-                continue;
-            zmsg_t *reply = zmsg_new ();
-            zmsg_addmem (reply, zframe_data (id), zframe_size (id));
-            zmsg_addstr (reply, topic);
-            zmsg_addmem (reply, zframe_data (body), zframe_size (body));
-            if (zmsg_send (&reply, self->router) == -1)
-                zmsg_destroy (&reply);
-            else
-                sent++;
+            if (len == 0 || strncmp (topic, prefix, len) == 0)
+                sent += s_snapshot_send (self, id, topic, zframe_data (body), zframe_size (body));
+        }
+        for (s_status_t *status = (s_status_t *) zhashx_first (self->statuses); status;
+             status = (s_status_t *) zhashx_next (self->statuses)) {
+            const char *topic = (const char *) zhashx_cursor (self->statuses);
+            if (len == 0 || strncmp (topic, prefix, len) == 0)
+                sent += s_snapshot_status (self, id, topic, status);
         }
         zmsg_t *end = zmsg_new ();
         zmsg_addmem (end, zframe_data (id), zframe_size (id));
@@ -269,7 +392,8 @@ tm_feed_actor (zsock_t *pipe, void *args)
     self_t *self = s_self_new (pipe, (const tm_config_t *) args);
     if (tm_actor_handshake (pipe, s_start, self))
         self->terminated = true;
-    self->next_heartbeat = tm_clock_mono_ns () + S_HEARTBEAT_NS;
+    //  The first heartbeat at once: an edge learns a restarted core as soon as it can
+    self->next_heartbeat = tm_clock_mono_ns ();
     while (!self->terminated) {
         int64_t wait_ms = (self->next_heartbeat - tm_clock_mono_ns ()) / 1000000;
         void *which = zpoller_wait (self->poller, wait_ms > 0 ? (int) wait_ms : 0);

@@ -124,12 +124,10 @@ s_handle_raw (self_t *self)
             self->malformed++;
         }
         else
-        if (zframe_size (topic) > strlen (TM_TOPIC_RAW)
-        &&  memcmp (zframe_data (topic), TM_TOPIC_RAW, strlen (TM_TOPIC_RAW)) == 0)
+        if (tm_bus_topic_is (topic, TM_TOPIC_RAW))
             s_handle_ticks (self, body);
         else
-        if (zframe_size (topic) > strlen (TM_TOPIC_STATUS)
-        &&  memcmp (zframe_data (topic), TM_TOPIC_STATUS, strlen (TM_TOPIC_STATUS)) == 0) {
+        if (tm_bus_topic_is (topic, TM_TOPIC_STATUS)) {
             //  Status passes through once it decodes; symbols are canonical for SIM already.
             //  The ticks of the provider we rejected count among its errors (the analytics'
             //  error rate, the arbiter's health), so a status then goes out with them added.
@@ -150,8 +148,7 @@ s_handle_raw (self_t *self)
                 self->malformed++;
         }
         else
-        if (zframe_size (topic) > strlen (TM_TOPIC_ORDER)
-        &&  memcmp (zframe_data (topic), TM_TOPIC_ORDER, strlen (TM_TOPIC_ORDER)) == 0) {
+        if (tm_bus_topic_is (topic, TM_TOPIC_ORDER)) {
             //  Order updates are the provider's own objects: checked, then passed on as they are.
             char provider [TM_PROVIDER_MAX];
             const char *json;

@@ -166,27 +166,38 @@ tm_stats_decode (const void *data, size_t size, tm_stats_t *st)
     return 0;
 }
 
-int
-tm_heartbeat_encode (const tm_heartbeat_t *hb, msgpack_sbuffer *buf)
+//  The heartbeat and an edge's upstream figures are flat records: v, kind, ts, an optional
+//  state name, then unsigned counters, one codec for both
+typedef struct {
+    const char *key;
+    uint64_t *value;
+} s_counter_t;
+
+static void
+s_flat_encode (msgpack_sbuffer *buf, const char *kind, int64_t ts, const char *state,
+               const s_counter_t *counters, size_t count)
 {
-    assert (hb && buf);
     msgpack_packer pk;
     msgpack_packer_init (&pk, buf, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, 6);
-    TM_MP_PACK_KEY (&pk, "v");          msgpack_pack_uint8 (&pk, 1);
-    TM_MP_PACK_KEY (&pk, "kind");       TM_MP_PACK_KEY (&pk, "heartbeat");
-    TM_MP_PACK_KEY (&pk, "ts");         msgpack_pack_int64 (&pk, hb->ts);
-    TM_MP_PACK_KEY (&pk, "seq");        msgpack_pack_uint64 (&pk, hb->seq);
-    TM_MP_PACK_KEY (&pk, "published");  msgpack_pack_uint64 (&pk, hb->published);
-    TM_MP_PACK_KEY (&pk, "dropped");    msgpack_pack_uint64 (&pk, hb->dropped);
-    return 0;
+    msgpack_pack_map (&pk, (uint32_t) (3 + (state ? 1 : 0) + count));
+    TM_MP_PACK_KEY (&pk, "v");      msgpack_pack_uint8 (&pk, 1);
+    TM_MP_PACK_KEY (&pk, "kind");   tm_mp_pack_str (&pk, kind);
+    TM_MP_PACK_KEY (&pk, "ts");     msgpack_pack_int64 (&pk, ts);
+    if (state) {
+        TM_MP_PACK_KEY (&pk, "state");
+        tm_mp_pack_str (&pk, state);
+    }
+    for (size_t i = 0; i < count; i++) {
+        tm_mp_pack_str (&pk, counters [i].key);
+        msgpack_pack_uint64 (&pk, *counters [i].value);
+    }
 }
 
-int
-tm_heartbeat_decode (const void *data, size_t size, tm_heartbeat_t *hb)
+//  state NULL: the record has none; else it must carry one that fits state_size
+static int
+s_flat_decode (const void *data, size_t size, const char *kind, int64_t *ts, char *state,
+               size_t state_size, const s_counter_t *counters, size_t count)
 {
-    assert (hb);
-    memset (hb, 0, sizeof *hb);
     tm_mp_reader_t r;
     uint32_t pairs, seen = 0;
     if (tm_mp_record_open (&r, data, size, &pairs))
@@ -197,21 +208,93 @@ tm_heartbeat_decode (const void *data, size_t size, tm_heartbeat_t *hb)
         bool ok = true;
         if (tm_mp_read_str (&r, &key, &len))
             return TM_MALFORMED;
-        int common = tm_mp_record_key (&r, key, len, "heartbeat", &seen);
+        int common = tm_mp_record_key (&r, key, len, kind, &seen);
+        size_t c = 0;
+        while (c < count && !(len == strlen (counters [c].key)
+                              && memcmp (key, counters [c].key, len) == 0))
+            c++;
         if (common)
             ok = common == 1;
         else
-        if (TM_MP_KEY_IS ("ts"))          ok = tm_mp_read_int (&r, &hb->ts) == 0;
+        if (TM_MP_KEY_IS ("ts"))
+            ok = tm_mp_read_int (&r, ts) == 0;
         else
-        if (TM_MP_KEY_IS ("seq"))         ok = tm_mp_read_uint (&r, &hb->seq) == 0;
+        if (TM_MP_KEY_IS ("state") && state) {
+            ok = tm_mp_read_cstr (&r, state, state_size) == 0;
+            seen |= 4;
+        }
         else
-        if (TM_MP_KEY_IS ("published"))   ok = tm_mp_read_uint (&r, &hb->published) == 0;
-        else
-        if (TM_MP_KEY_IS ("dropped"))     ok = tm_mp_read_uint (&r, &hb->dropped) == 0;
+        if (c < count)
+            ok = tm_mp_read_uint (&r, counters [c].value) == 0;
         else
             ok = tm_mp_skip (&r) == 0;
         if (!ok)
             return TM_MALFORMED;
     }
-    return tm_mp_finish (&r) || seen != 3 ? TM_MALFORMED : 0;
+    return tm_mp_finish (&r) || seen != (state ? 7u : 3u) ? TM_MALFORMED : 0;
+}
+
+int
+tm_heartbeat_encode (const tm_heartbeat_t *hb, msgpack_sbuffer *buf)
+{
+    assert (hb && buf);
+    tm_heartbeat_t copy = *hb;
+    const s_counter_t counters [] = {
+        { "seq", &copy.seq }, { "published", &copy.published }, { "dropped", &copy.dropped }
+    };
+    s_flat_encode (buf, "heartbeat", hb->ts, NULL, counters, 3);
+    return 0;
+}
+
+int
+tm_heartbeat_decode (const void *data, size_t size, tm_heartbeat_t *hb)
+{
+    assert (hb);
+    memset (hb, 0, sizeof *hb);
+    const s_counter_t counters [] = {
+        { "seq", &hb->seq }, { "published", &hb->published }, { "dropped", &hb->dropped }
+    };
+    return s_flat_decode (data, size, "heartbeat", &hb->ts, NULL, 0, counters, 3);
+}
+
+static const char *s_upstream_states [TM_UPSTREAM_STATES] = { "connecting", "live", "silent" };
+
+const char *
+tm_upstream_state_name (tm_upstream_state_t state)
+{
+    return state >= 0 && state < TM_UPSTREAM_STATES ? s_upstream_states [state] : "unknown";
+}
+
+//  The upstream figures' counters, in their order on the wire
+#define S_UPSTREAM_COUNTERS(up) { \
+    { "subscriptions", &(up)->subscriptions }, { "messages", &(up)->messages }, \
+    { "snapshots", &(up)->snapshots }, { "restarts", &(up)->restarts }, \
+    { "stale", &(up)->stale }, { "malformed", &(up)->malformed } }
+
+int
+tm_upstream_encode (const tm_upstream_t *up, msgpack_sbuffer *buf)
+{
+    assert (up && buf);
+    tm_upstream_t copy = *up;
+    const s_counter_t counters [] = S_UPSTREAM_COUNTERS (&copy);
+    s_flat_encode (buf, "upstream", up->ts, tm_upstream_state_name (up->state), counters, 6);
+    return 0;
+}
+
+int
+tm_upstream_decode (const void *data, size_t size, tm_upstream_t *up)
+{
+    assert (up);
+    memset (up, 0, sizeof *up);
+    const s_counter_t counters [] = S_UPSTREAM_COUNTERS (up);
+    char name [16];
+    if (s_flat_decode (data, size, "upstream", &up->ts, name, sizeof name, counters, 6))
+        return TM_MALFORMED;
+    int state = 0;
+    while (state < TM_UPSTREAM_STATES && strcmp (name, s_upstream_states [state]))
+        state++;
+    if (state == TM_UPSTREAM_STATES)
+        return TM_MALFORMED;
+    up->state = (tm_upstream_state_t) state;
+    return 0;
 }

@@ -62,4 +62,37 @@ int
 int
     tm_heartbeat_decode (const void *data, size_t size, tm_heartbeat_t *hb);
 
+//  An edge gateway's link to its core's feed, once a second on "upstream." of TM_BUS_FEED:
+//  {v:1, kind:"upstream", ts, state, subscriptions, messages, snapshots, restarts, stale,
+//   malformed}
+typedef enum {
+    TM_UPSTREAM_CONNECTING = 0,     //  No heartbeat from the core yet
+    TM_UPSTREAM_LIVE,               //  Its heartbeat comes
+    TM_UPSTREAM_SILENT,             //  Its heartbeat stopped (a dead core or a cut link)
+    TM_UPSTREAM_STATES
+} tm_upstream_state_t;
+
+typedef struct {
+    int64_t ts;                     //  When, by the injectable clock
+    tm_upstream_state_t state;
+    uint64_t subscriptions;         //  Symbol topics subscribed on the core's feed now
+    uint64_t messages;              //  Received from the core since start
+    uint64_t snapshots;             //  Snapshot requests sent
+    uint64_t restarts;              //  Times the core restarted or came back (all snapshotted again)
+    uint64_t stale;                 //  Snapshot ticks older than the live stream, not passed on
+    uint64_t malformed;             //  Messages from the core that did not decode
+} tm_upstream_t;
+
+//  "connecting", "live", "silent". Never NULL.
+const char *
+    tm_upstream_state_name (tm_upstream_state_t state);
+
+//  Append the body to buf. Returns 0.
+int
+    tm_upstream_encode (const tm_upstream_t *up, msgpack_sbuffer *buf);
+
+//  Decode a body. Returns 0 or TM_MALFORMED.
+int
+    tm_upstream_decode (const void *data, size_t size, tm_upstream_t *up);
+
 #endif

@@ -115,7 +115,7 @@ tm_status_decode (const void *data, size_t size, tm_status_t *st,
                 if (tm_mp_skip (&r))
                     return TM_MALFORMED;
             }
-            st->symbols_count = symbols ? n : 0;
+            st->symbols_count = n;
         }
         else
             tm_mp_skip (&r);

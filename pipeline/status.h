@@ -50,7 +50,8 @@ int
     tm_status_encode (const tm_status_t *status, msgpack_sbuffer *buf);
 
 //  Decode a status body. symbols must have room for TM_STATUS_SYMBOLS_MAX entries, or be
-//  NULL to skip them. Returns 0 or TM_MALFORMED.
+//  NULL to skip them (symbols_count still says how many the body carries). Returns 0 or
+//  TM_MALFORMED.
 int
     tm_status_decode (const void *data, size_t size, tm_status_t *status,
                       char (*symbols) [TM_SYMBOL_MAX]);

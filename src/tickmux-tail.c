@@ -9,6 +9,7 @@
 //  Bodies over TM_BODY_MAX or nested deeper than S_DEPTH_MAX are counted, not printed.
 
 #include "tickmux.h"
+#include "upstream.h"
 #include <jansson.h>
 
 #define S_DEPTH_MAX     16              //  Nesting of maps and arrays we follow
@@ -143,20 +144,11 @@ main (int argc, char *argv [])
     }
     zsock_t *sub = zsock_new (ZMQ_SUB);
     assert (sub);
-    if (server_cert) {
-        zcert_t *server = zcert_load (server_cert);
-        zcert_t *mine = zcert_load (cert_path);
-        if (!server || !mine) {
-            fprintf (stderr, "tickmux-tail: cannot load %s or %s\n", server_cert, cert_path);
-            zcert_destroy (&server);
-            zcert_destroy (&mine);
-            zsock_destroy (&sub);
-            return 1;
-        }
-        zcert_apply (mine, sub);
-        zsock_set_curve_serverkey (sub, zcert_public_txt (server));
-        zcert_destroy (&server);
-        zcert_destroy (&mine);
+    char err [1024];
+    if (server_cert && tm_upstream_curve (sub, cert_path, server_cert, err, sizeof err)) {
+        fprintf (stderr, "tickmux-tail: %s\n", err);
+        zsock_destroy (&sub);
+        return 1;
     }
     zsock_set_rcvhwm (sub, 100000);
     if (topics_count == 0)

@@ -14,6 +14,7 @@
 #include "truedata.h"
 #include "analytics.h"
 #include "feed.h"
+#include "upstream.h"
 #include "gateway.h"
 #include "login.h"
 #include <curl/curl.h>
@@ -28,8 +29,10 @@ s_usage (FILE *out)
         "\n"
         "  -c, --config FILE     ZPL configuration (default: built-in demo, simulator SIM)\n"
         "  -p, --port N          gateway port, beats the config (0: any free port)\n"
-        "  -r, --role ROLE       core (connectors + pipeline + gateway); gateway comes later\n"
-        "  -u, --upstream EP     core feed to read in role gateway\n"
+        "  -r, --role ROLE       core (connectors, pipeline, feed, gateway), or gateway: an edge\n"
+        "                        serving clients from a core's feed\n"
+        "  -u, --upstream EP     the core's feed, in role gateway (tcp://HOST:5556; its snapshot\n"
+        "                        is the next port unless upstream/snapshot says otherwise)\n"
         "  -h, --help            this text\n"
         "  -v, --version         print the version\n"
         "\n"
@@ -148,11 +151,28 @@ main (int argc, char *argv [])
         config->port = (int) port;
     if (upstream)
         snprintf (config->upstream, sizeof config->upstream, "%s", upstream);
-    if (role && !streq (role, "core")) {
-        fprintf (stderr, "tickmux: --role '%s': this build runs only as core (the gateway role "
-                 "over a core's feed comes with the feed)\n", role);
+    if (role) {
+        if (!streq (role, "core") && !streq (role, "gateway")) {
+            fprintf (stderr, "tickmux: --role '%s': expected core or gateway\n", role);
+            tm_config_destroy (&config);
+            return 2;
+        }
+        snprintf (config->role, sizeof config->role, "%s", role);
+    }
+    bool edge = streq (config->role, "gateway");
+    if (edge && !config->upstream [0]) {
+        fprintf (stderr, "tickmux: role gateway needs --upstream tcp://HOST:PORT (the core's "
+                 "feed) or upstream/feed in the config\n");
         tm_config_destroy (&config);
-        return 1;
+        return 2;
+    }
+    if (edge && !config->upstream_snapshot [0]
+    &&  tm_upstream_snapshot_default (config->upstream, config->upstream_snapshot,
+                                      sizeof config->upstream_snapshot)) {
+        fprintf (stderr, "tickmux: --upstream '%s' has no port to find the snapshot beside; "
+                 "set upstream/snapshot\n", config->upstream);
+        tm_config_destroy (&config);
+        return 2;
     }
     if (tm_clock_set_fake (config->fake_time, err, sizeof err)) {
         fprintf (stderr, "tickmux: %s\n", err);
@@ -167,23 +187,39 @@ main (int argc, char *argv [])
     zsys_info ("tickmux: %s starting, state_dir=%s providers=%zu", TM_VERSION, config->state_dir,
                config->providers_count);
 
+    //  An edge serves what its core has: the core's providers, learned before any actor
+    //  starts (their tables are sized by them), replace the configured ones
+    if (edge) {
+        zsys_info ("tickmux: role gateway, the core's feed at %s", config->upstream);
+        if (tm_upstream_discover (config, err, sizeof err)) {
+            zsys_error ("tickmux: %s", err);
+            tm_config_destroy (&config);
+            return 1;
+        }
+        for (size_t i = 0; i < config->providers_count; i++)
+            zsys_info ("tickmux: the core's provider %s (%s)", config->providers [i].name,
+                       config->providers [i].kind);
+    }
     //  libcurl's global state, before any actor thread exists (the REST actors use it)
     curl_global_init (CURL_GLOBAL_DEFAULT);
-    //  Sinks first: the gateway, the analytics, the arbiter, the normalizer, the providers.
+    //  Sinks first: the gateway, the analytics, the arbiter, the normalizer, the providers;
+    //  on an edge the upstream link stands for everything after the analytics.
     s_actors_t actors = { { NULL }, 0 };
     int rc = s_start (&actors, "gateway", tm_gateway_actor, config);
     if (rc == 0)
         rc = s_start (&actors, "analytics", tm_analytics_actor, config);
     zactor_t *feed = NULL;
-    if (rc == 0 && config->feed_bind [0]) {
+    if (rc == 0 && edge)
+        rc = s_start (&actors, "upstream", tm_upstream_actor, config);
+    if (rc == 0 && !edge && config->feed_bind [0]) {
         rc = s_start (&actors, "feed", tm_feed_actor, config);
         feed = rc == 0 ? actors.actors [actors.count - 1] : NULL;
     }
-    if (rc == 0)
+    if (rc == 0 && !edge)
         rc = s_start (&actors, "arbiter", tm_arbiter_actor, config);
-    if (rc == 0)
+    if (rc == 0 && !edge)
         rc = s_start (&actors, "normalizer", tm_normalizer_actor, config);
-    for (size_t i = 0; rc == 0 && i < config->providers_count; i++)
+    for (size_t i = 0; rc == 0 && !edge && i < config->providers_count; i++)
         rc = s_start (&actors, config->providers [i].name,
                       streq (config->providers [i].kind, "ZERODHA") ? tm_zerodha_actor
                       : streq (config->providers [i].kind, "TRUEDATA") ? tm_truedata_actor

@@ -6,6 +6,7 @@
 
 #include "tickmux.h"
 #include "tap.h"
+#include "upstream.h"
 
 #include <unistd.h>
 
@@ -140,6 +141,12 @@ static const char *s_full =
     "tickmux\n"
     "    state_dir = /srv/tickmux\n"
     "    fake_time = 2026-01-05T09:15:00+05:30\n"
+    "    role = gateway\n"
+    "upstream\n"
+    "    feed = \"tcp://core.lan:5556\"\n"
+    "    snapshot = \"tcp://core.lan:6000\"\n"
+    "    curve_cert = /etc/tickmux/curve/edge\n"
+    "    curve_server = /etc/tickmux/curve/server\n"
     "gateway\n"
     "    port = 9001\n"
     "    interface = 0.0.0.0\n"
@@ -185,6 +192,11 @@ test_every_key (void)
     CU_ASSERT_PTR_NOT_NULL_FATAL (config);
     CU_ASSERT_STRING_EQUAL (config->state_dir, "/srv/tickmux");
     CU_ASSERT_STRING_EQUAL (config->fake_time, "2026-01-05T09:15:00+05:30");
+    CU_ASSERT_STRING_EQUAL (config->role, "gateway");
+    CU_ASSERT_STRING_EQUAL (config->upstream, "tcp://core.lan:5556");
+    CU_ASSERT_STRING_EQUAL (config->upstream_snapshot, "tcp://core.lan:6000");
+    CU_ASSERT_STRING_EQUAL (config->upstream_curve_cert, "/etc/tickmux/curve/edge");
+    CU_ASSERT_STRING_EQUAL (config->upstream_curve_server, "/etc/tickmux/curve/server");
     CU_ASSERT (config->port == 9001);
     CU_ASSERT_STRING_EQUAL (config->interface, "0.0.0.0");
     CU_ASSERT (config->max_subscriptions == 5);
@@ -250,6 +262,31 @@ test_feed (void)
     CU_ASSERT (config && streq (config->feed_curve_cert, "/x/server")
                && streq (config->feed_curve_clients, "*"));
     tm_config_destroy (&config);
+}
+
+//  An edge: its role, the core's feed, the snapshot beside it, CURVE keys in pairs
+static void
+test_upstream (void)
+{
+    tm_config_t *config = s_load ("", __LINE__);
+    CU_ASSERT (config && streq (config->role, "core") && config->upstream [0] == '\0'
+               && config->upstream_snapshot [0] == '\0');
+    tm_config_destroy (&config);
+    s_refuse ("tickmux\n    role = edge\n", (const char *[]) { "role", "edge", NULL }, __LINE__);
+    s_refuse ("upstream\n    endpoint = x\n", (const char *[]) { "endpoint", NULL }, __LINE__);
+    s_refuse ("upstream\n    curve_cert = /x/edge\n",
+              (const char *[]) { "curve_server", NULL }, __LINE__);
+    s_refuse ("upstream\n    curve_server = /x/server\n",
+              (const char *[]) { "curve_cert", NULL }, __LINE__);
+    char out [64];
+    CU_ASSERT (tm_upstream_snapshot_default ("tcp://10.0.0.1:5556", out, sizeof out) == 0
+               && streq (out, "tcp://10.0.0.1:5557"));
+    CU_ASSERT (tm_upstream_snapshot_default ("tcp://[::1]:7000", out, sizeof out) == 0
+               && streq (out, "tcp://[::1]:7001"));
+    CU_ASSERT (tm_upstream_snapshot_default ("tcp://core:*", out, sizeof out) == -1);
+    CU_ASSERT (tm_upstream_snapshot_default ("tcp://core:65535", out, sizeof out) == -1);
+    CU_ASSERT (tm_upstream_snapshot_default ("ipc:///run/feed", out, sizeof out) == -1);
+    CU_ASSERT (tm_upstream_snapshot_default ("tcp://10.0.0.1:5556", out, 10) == -1);
 }
 
 static void
@@ -557,6 +594,7 @@ tm_config_tests (void)
     ||  !CU_add_test (suite, "every README key", test_every_key)
     ||  !CU_add_test (suite, "two providers SIM and SIM2", test_two_providers)
     ||  !CU_add_test (suite, "the feed's endpoints", test_feed)
+    ||  !CU_add_test (suite, "an edge's upstream", test_upstream)
     ||  !CU_add_test (suite, "unknown keys are named", test_unknown_keys)
     ||  !CU_add_test (suite, "bad values name key and value", test_bad_values)
     ||  !CU_add_test (suite, "routes built and checked", test_routes)

@@ -337,6 +337,28 @@ test_stats_codec (void)
     for (size_t cut = 0; cut < buf.size; cut++)
         CU_ASSERT (tm_heartbeat_decode (buf.data, cut, &hb_back) == TM_MALFORMED);
     CU_ASSERT (tm_stats_decode (buf.data, buf.size, &back) == TM_MALFORMED);
+    //  An edge's upstream figures, every state
+    for (int state = 0; state < TM_UPSTREAM_STATES; state++) {
+        tm_upstream_t up, up_back;
+        memset (&up, 0, sizeof up);         //  Padding too, for memcmp
+        up.ts = 9;
+        up.state = (tm_upstream_state_t) state;
+        up.subscriptions = 1;
+        up.messages = 2;
+        up.snapshots = 3;
+        up.restarts = 4;
+        up.stale = 5;
+        up.malformed = 6;
+        msgpack_sbuffer_clear (&buf);
+        CU_ASSERT (tm_upstream_encode (&up, &buf) == 0);
+        CU_ASSERT (tm_upstream_decode (buf.data, buf.size, &up_back) == 0
+                   && memcmp (&up, &up_back, sizeof up) == 0);
+        for (size_t cut = 0; cut < buf.size; cut++)
+            CU_ASSERT (tm_upstream_decode (buf.data, cut, &up_back) == TM_MALFORMED);
+        CU_ASSERT (tm_heartbeat_decode (buf.data, buf.size, &hb_back) == TM_MALFORMED);
+    }
+    CU_ASSERT_STRING_EQUAL (tm_upstream_state_name (TM_UPSTREAM_SILENT), "silent");
+    CU_ASSERT_STRING_EQUAL (tm_upstream_state_name (TM_UPSTREAM_STATES), "unknown");
     msgpack_sbuffer_destroy (&buf);
 }
 
@@ -351,7 +373,7 @@ tm_failover_tests (void)
     ||  !CU_add_test (suite, "stale against the other provider, never for quiet", test_symbol_stale)
     ||  !CU_add_test (suite, "error rate", test_error_rate)
     ||  !CU_add_test (suite, "event record codec", test_event_codec)
-    ||  !CU_add_test (suite, "stats and heartbeat record codecs", test_stats_codec))
+    ||  !CU_add_test (suite, "stats, heartbeat and upstream record codecs", test_stats_codec))
         return -1;
     return 0;
 }

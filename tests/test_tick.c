@@ -1317,6 +1317,8 @@ test_status_round_trip (void)
     CU_ASSERT (tm_status_decode (body.data, body.size, &got, NULL) == 0);
     CU_ASSERT_STRING_EQUAL (got.provider, "SIM2");
     CU_ASSERT (got.symbols_total == 2000);
+    CU_ASSERT (got.symbols_count == 25);
+    CU_ASSERT (got.symbols == NULL);
     free (symbols);
     free (got_symbols);
     msgpack_sbuffer_destroy (&body);

@@ -161,6 +161,33 @@ def t_snapshot (ctx):
     d.close ()
 
 
+@tap.case ("a snapshot of status. names every provider, its symbol universe and its state now", timeout=20)
+def t_status_snapshot (ctx):
+    d = ctx.zmq.socket (zmq.DEALER)
+    d.setsockopt (zmq.RCVTIMEO, 5000)
+    d.setsockopt (zmq.LINGER, 0)
+    d.connect (ctx.snapshot)
+    d.send_multipart ([b"SNAPSHOT", b"status."])
+    got = []
+    while True:
+        parts = d.recv_multipart ()
+        if parts [0] == b"END":
+            check (int (parts [1]) == len (got), "END says %s, got %d" % (parts [1], len (got)))
+            break
+        body, errors = body_errors (parts [1])
+        check (not errors, "snapshot %s: %s" % (parts [0], errors))
+        check (parts [0] == b"status.SIM" and body ["provider"] == "SIM", "topic %r" % parts [0])
+        got.append (body)
+    d.close ()
+    check (got, "no status in the snapshot")
+    symbols = set ()
+    for body in got:
+        check (body ["state"] == "CONNECTED", "a status in the snapshot says %s" % body ["state"])
+        symbols.update (body ["symbols"])
+    check (set (h.SIM_SYMBOLS) <= symbols and len (symbols) == got [-1]["symbols_total"],
+           "the snapshot's universe: %d of %d symbols" % (len (symbols), got [-1]["symbols_total"]))
+
+
 TAIL = os.path.join (os.path.dirname (h.BIN), "tickmux-tail")
 
 

@@ -156,7 +156,7 @@ def _zpl_value (value):
 
 
 def config (providers=None, routes=(), max_subscriptions=None, fake_time=FAKE_TIME,
-            port=0, gateway_extra=None, state_dir=STATE_DIR):
+            port=0, gateway_extra=None, state_dir=STATE_DIR, interface="127.0.0.1"):
     """ZPL text for a daemon. providers: dicts with name, kind, seed, rate, symbols,
     connect_delay (all but kind optional); default one SIM seed 7 rate 500. routes: (symbol, "P1,P2") pairs."""
     if providers is None:
@@ -169,7 +169,7 @@ def config (providers=None, routes=(), max_subscriptions=None, fake_time=FAKE_TI
     lines.append ("gateway")
     if port is not None:
         lines.append ("    port = %s" % port)
-    lines.append ("    interface = 127.0.0.1")
+    lines.append ("    interface = " + _zpl_value (interface))
     if max_subscriptions is not None:
         lines.append ("    max_subscriptions = %d" % max_subscriptions)
     for key, value in (gateway_extra or {}).items ():
@@ -223,8 +223,10 @@ class Daemon:
     for no --config. port: the --port argument (None: no --port)."""
 
     def __init__ (self, config_text=None, name="tickmux", args=(), env=None, port="0",
-                  binary=None, listen_re=None):
+                  binary=None, listen_re=None, prefix=()):
         self.binary = binary or BIN
+        self.prefix = list (prefix)         #  Runs the command: ["ip", "netns", "exec", NS]
+        self.host = "127.0.0.1"             #  Where it listens, from its listening line
         self.listen_re = listen_re or LISTEN_RE
         self.config_text = config_text
         self.name = name
@@ -246,7 +248,7 @@ class Daemon:
         if not os.access (self.binary, os.X_OK):
             raise DaemonError ("no executable %s (set TICKMUX_BIN / TICKMUX_SIM_BIN)" % self.binary)
         self.tmp = tempfile.mkdtemp (prefix="tickmux-e2e-")
-        cmd = [self.binary]
+        cmd = self.prefix + [self.binary]
         if self.config_text is not None:
             path = os.path.join (self.tmp, "tickmux.cfg")
             with open (path, "w") as f:
@@ -285,6 +287,8 @@ class Daemon:
                 if self.port is None and tag == "err":
                     m = self.listen_re.search (text)
                     if m:
+                        if m.group (1) not in ("0.0.0.0", "::"):
+                            self.host = m.group (1)
                         self.port = int (m.group (2))
                 self.cond.notify_all ()
         stream.close ()
@@ -374,10 +378,10 @@ class Daemon:
 
     @property
     def ws_uri (self):
-        return "ws://127.0.0.1:%d/ws" % self.port
+        return "ws://%s:%d/ws" % (self.host, self.port)
 
     def url (self, path):
-        return "http://127.0.0.1:%d%s" % (self.port, path)
+        return "http://%s:%d%s" % (self.host, self.port, path)
 
     def feed_endpoints (self):
         """(feed, snapshot) endpoints from the daemon's "tickmux: feed on ..." line."""

@@ -1,4 +1,4 @@
-//  fuzz_tick - libFuzzer target for the bus records' decoders: tick, status, event, stats, heartbeat
+//  fuzz_tick - libFuzzer target for the bus records' decoders: tick, status, event, stats, heartbeat, upstream
 //
 //  A body that decodes must survive the round trip: encoded again it decodes to the same
 //  ticks, and each one formats as MARKET_DATA JSON in TM_TICK_JSON_MAX bytes, which jansson
@@ -196,6 +196,21 @@ s_fuzz_heartbeat (const uint8_t *data, size_t size)
     msgpack_sbuffer_destroy (&buf);
 }
 
+static void
+s_fuzz_upstream (const uint8_t *data, size_t size)
+{
+    tm_upstream_t up, again;
+    if (tm_upstream_decode (data, size, &up) != 0)
+        return;
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init (&buf);
+    tm_upstream_encode (&up, &buf);
+    if (tm_upstream_decode (buf.data, buf.size, &again) != 0
+    ||  memcmp (&up, &again, sizeof up) != 0)
+        abort ();
+    msgpack_sbuffer_destroy (&buf);
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
@@ -204,5 +219,6 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     s_fuzz_event (data, size);
     s_fuzz_stats (data, size);
     s_fuzz_heartbeat (data, size);
+    s_fuzz_upstream (data, size);
     return 0;
 }
