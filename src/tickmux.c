@@ -184,8 +184,8 @@ main (int argc, char *argv [])
     if (s_make_dirs (config->state_dir))
         zsys_warning ("tickmux: cannot create state directory %s: %s", config->state_dir,
                       strerror (errno));
-    zsys_info ("tickmux: %s starting, state_dir=%s providers=%zu", TM_VERSION, config->state_dir,
-               config->providers_count);
+    zsys_info ("tickmux: %s starting, role=%s state_dir=%s providers=%zu", TM_VERSION,
+               config->role, config->state_dir, edge ? 0 : config->providers_count);
 
     //  An edge serves what its core has: the core's providers, learned before any actor
     //  starts (their tables are sized by them), replace the configured ones
