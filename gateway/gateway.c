@@ -13,9 +13,11 @@
 
 #include "tickmux.h"
 #include <libwebsockets.h>
+#include <openssl/crypto.h>
 #include "lwsbus.h"
 #include "protocol.h"
 #include "chain.h"
+#include "auth.h"
 #include "http.h"
 #include "gateway.h"
 
@@ -102,6 +104,10 @@ struct _s_session_t {
     size_t rx_len;                  //  Bytes in rx
     bool rx_binary;                 //  Current message is binary
     uint64_t dropped;               //  Market data frames dropped from our queue
+    const tm_token_t *token;        //  Its API token (borrowed from config), NULL: auth off
+    tm_bucket_t bucket;             //  Its messages against gateway/max_rate
+    bool rate_logged;               //  Its first RATE_LIMITED was logged
+    char ip [64];                   //  Its peer address, for the per-address limit
 };
 
 typedef struct {
@@ -146,6 +152,8 @@ struct _self_t {
     uint64_t malformed;             //  Bus messages that did not decode
     uint64_t failovers;             //  FAILOVER events seen
     uint64_t gaps;                  //  GAP events seen
+    zhashx_t *per_ip;               //  Peer address -> its clients (a count in the pointer)
+    uint64_t rejected [TM_HTTP_REJECTS];    //  Refused connections and requests, by reason
     tm_heartbeat_t feed_hb;         //  The feed's last heartbeat
     bool has_feed;                  //  feed_hb is valid
     tm_upstream_t upstream;         //  On an edge: its link to the core, last figures
@@ -1020,6 +1028,14 @@ s_handle_channel (s_session_t *session, tm_request_t *req)
         return;
     }
     bool sub = req->type == TM_REQ_SUBSCRIBE;
+    if (sub && flag == &session->orders_channel && !tm_auth_allows_orders (session->token)) {
+        char message [160];
+        snprintf (message, sizeof message, "token %s does not allow the ORDERS channel",
+                  session->token->name);
+        self->rejected [TM_REJECT_NOT_ALLOWED]++;
+        s_session_error (session, TM_E_NOT_ALLOWED, message, req, NULL);
+        return;
+    }
     if (!sub && !*flag) {
         char message [160];
         snprintf (message, sizeof message, "not subscribed to channel %s", req->channel);
@@ -1046,6 +1062,14 @@ s_handle_subscription (s_session_t *session, tm_request_t *req)
         s_session_error (session, TM_E_UNKNOWN_PROVIDER, message, req, NULL);
         return;
     }
+    if (sub && !tm_auth_allows_stream (session->token, req->provider)) {
+        char message [160];
+        snprintf (message, sizeof message, "token %s does not allow stream %s",
+                  session->token->name, req->provider);
+        self->rejected [TM_REJECT_NOT_ALLOWED]++;
+        s_session_error (session, TM_E_NOT_ALLOWED, message, req, NULL);
+        return;
+    }
     json_t *accepted = json_array ();
     zmsg_t *want = NULL;
     s_topic_t *snapshots [TM_REQ_SYMBOLS_MAX];
@@ -1063,7 +1087,15 @@ s_handle_subscription (s_session_t *session, tm_request_t *req)
                 s_session_error (session, TM_E_UNKNOWN_SYMBOL, message, req, symbol);
                 continue;
             }
+            if (!held && !tm_auth_allows_symbol (session->token, symbol)) {
+                snprintf (message, sizeof message, "token %s does not allow %s",
+                          session->token->name, symbol);
+                self->rejected [TM_REJECT_NOT_ALLOWED]++;
+                s_session_error (session, TM_E_NOT_ALLOWED, message, req, symbol);
+                continue;
+            }
             if (!held && zhashx_size (session->subs) >= self->config->max_subscriptions) {
+                self->rejected [TM_REJECT_MAX_SUBSCRIPTIONS]++;
                 snprintf (message, sizeof message, "subscription limit of %zu reached",
                           self->config->max_subscriptions);
                 s_session_error (session, TM_E_SUBSCRIPTION_LIMIT, message, req, symbol);
@@ -1105,10 +1137,27 @@ s_handle_subscription (s_session_t *session, tm_request_t *req)
 static void
 s_handle_message (s_session_t *session, const char *text, size_t len)
 {
-    tm_request_t *req = &session->gw->request;
+    self_t *self = session->gw;
+    tm_request_t *req = &self->request;
     const char *code;
     char message [256];
-    if (tm_request_parse (text, len, req, &code, message, sizeof message)) {
+    bool within = tm_bucket_take (&session->bucket, self->config->max_rate,
+                                  2 * self->config->max_rate, tm_clock_mono_ns ());
+    bool parsed = tm_request_parse (text, len, req, &code, message, sizeof message) == 0;
+    if (!within) {
+        //  Past the rate the message is dropped, answered, counted; logged once a client
+        self->rejected [TM_REJECT_MAX_RATE]++;
+        if (!session->rate_logged)
+            zsys_info ("gateway: rate limited peer=%s token=%s max_rate=%g", session->ip,
+                       session->token ? session->token->name : "-", self->config->max_rate);
+        session->rate_logged = true;
+        snprintf (message, sizeof message, "more than %g messages a second (gateway/max_rate): "
+                  "this one was dropped", self->config->max_rate);
+        s_session_error (session, TM_E_RATE_LIMITED, message, parsed ? req : NULL, NULL);
+        tm_request_clear (req);
+        return;
+    }
+    if (!parsed) {
         s_session_error (session, code, message, req, NULL);
         tm_request_clear (req);
         return;
@@ -1147,6 +1196,9 @@ s_session_new (self_t *self, struct lws *wsi)
     session->subs = zhashx_new ();
     session->chains = zhashx_new ();
     session->handle = zlistx_add_end (self->sessions, session);
+    lws_get_peer_simple (wsi, session->ip, sizeof session->ip);
+    uintptr_t count = (uintptr_t) zhashx_lookup (self->per_ip, session->ip);
+    zhashx_update (self->per_ip, session->ip, (void *) (count + 1));
     return session;
 }
 
@@ -1173,6 +1225,11 @@ s_session_destroy (s_session_t **session_p)
     free (session->ring);
     free (session->rx);
     zlistx_delete (self->sessions, session->handle);
+    uintptr_t count = (uintptr_t) zhashx_lookup (self->per_ip, session->ip);
+    if (count > 1)
+        zhashx_update (self->per_ip, session->ip, (void *) (count - 1));
+    else
+        zhashx_delete (self->per_ip, session->ip);
     free (session);
     *session_p = NULL;
 }
@@ -1216,6 +1273,7 @@ s_session_receive (s_session_t *session, struct lws *wsi, const void *in, size_t
         session->rx_binary = lws_frame_is_binary (wsi);
     }
     if (session->rx_len + len > self->config->max_message) {
+        self->rejected [TM_REJECT_MAX_MESSAGE]++;
         char reason [64];
         int n = snprintf (reason, sizeof reason, "message larger than %zu bytes",
                           self->config->max_message);
@@ -1277,6 +1335,7 @@ s_fill_stats (self_t *self, tm_http_stats_t *stats)
     stats->feed = self->has_feed;
     stats->feed_published = self->feed_hb.published;
     stats->feed_dropped = self->feed_hb.dropped;
+    memcpy (stats->rejected, self->rejected, sizeof stats->rejected);
     stats->role = self->config->role;
     stats->upstream = self->has_upstream;
     stats->upstream_endpoint = self->config->upstream;
@@ -1320,9 +1379,97 @@ s_symbols_json (self_t *self, unsigned int *status, const char **content_type, s
 
 typedef struct {
     s_session_t *session;           //  For a ws connection
+    const tm_token_t *token;        //  Its token, from the upgrade request to the session
     char *body;                     //  For an HTTP answer: LWS_PRE + payload (owned)
     size_t body_len;                //  Payload bytes
 } s_pss_t;
+
+//  ------------------------------------------------------------------------------------------
+//  Who may connect (tokens in auth.c)
+
+//  The token a request presents: "Authorization: Bearer TOKEN", else "?token=TOKEN", into
+//  out. Returns its length, 0 when it presents none, -1 when what it presents is no token.
+static int
+s_presented_token (struct lws *wsi, char *out, size_t size)
+{
+    if (lws_hdr_total_length (wsi, WSI_TOKEN_HTTP_AUTHORIZATION) > 0) {
+        char header [TM_API_TOKEN_MAX + 64];
+        if (lws_hdr_copy (wsi, header, sizeof header, WSI_TOKEN_HTTP_AUTHORIZATION) <= 0)
+            return -1;
+        return tm_auth_bearer (header, out, size);
+    }
+    char arg [TM_API_TOKEN_MAX + 16];
+    const char *value = lws_get_urlarg_by_name (wsi, "token=", arg, (int) sizeof arg);
+    if (!value)
+        return lws_hdr_total_length (wsi, WSI_TOKEN_HTTP_URI_ARGS) > (int) sizeof arg ? -1 : 0;
+    size_t len = strlen (value);
+    if (len == 0 || len >= size || len > TM_API_TOKEN_MAX)
+        return -1;
+    memcpy (out, value, len + 1);
+    return (int) len;
+}
+
+//  With tokens configured, the request's token: 0 and *token_p set, or the reason it has none
+static int
+s_authorize (self_t *self, struct lws *wsi, const tm_token_t **token_p, tm_reject_t *why)
+{
+    *token_p = NULL;
+    if (self->config->tokens_count == 0)
+        return 0;
+    char token [TM_API_TOKEN_MAX + 1];
+    int len = s_presented_token (wsi, token, sizeof token);
+    *token_p = len > 0 ? tm_auth_find (self->config, token, (size_t) len) : NULL;
+    OPENSSL_cleanse (token, sizeof token);
+    *why = len == 0 ? TM_REJECT_NO_TOKEN : TM_REJECT_BAD_TOKEN;
+    return *token_p ? 0 : -1;
+}
+
+//  Refuse a WebSocket upgrade with an HTTP status and an ERROR body, counted and logged
+//  (never with the token), then close. Written whole, as HTTP/1.1, so every client library
+//  reads the status (lws's own error page says HTTP/1.0, which some refuse to parse).
+static int
+s_refuse (self_t *self, struct lws *wsi, tm_reject_t reason, unsigned int status,
+          const char *code, const char *message)
+{
+    self->rejected [reason]++;
+    char peer [64] = "";
+    lws_get_peer_simple (wsi, peer, sizeof peer);
+    zsys_info ("gateway: refused peer=%s reason=%s status=%u", peer, tm_http_reject_name (reason),
+               status);
+    const char *text = status == 401 ? "Unauthorized" : status == 429 ? "Too Many Requests"
+                     : "Service Unavailable";
+    char body [320];
+    int body_len = snprintf (body, sizeof body, "{\"type\":\"ERROR\",\"code\":\"%s\","
+                             "\"message\":\"%s\"}", code, message);
+    char buf [LWS_PRE + 640];
+    int n = snprintf (buf + LWS_PRE, sizeof buf - LWS_PRE, "HTTP/1.1 %u %s\r\ncontent-type: "
+                      "application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n%s",
+                      status, text, body_len, body);
+    if (n > 0 && (size_t) n < sizeof buf - LWS_PRE)
+        lws_write (wsi, (unsigned char *) buf + LWS_PRE, (size_t) n, LWS_WRITE_HTTP_HEADERS);
+    return 1;
+}
+
+//  Whether a WebSocket upgrade may go on: its token, then the limits on connections
+static int
+s_admit (self_t *self, struct lws *wsi, s_pss_t *pss)
+{
+    tm_reject_t why;
+    if (s_authorize (self, wsi, &pss->token, &why))
+        return s_refuse (self, wsi, why, 401, "UNAUTHORIZED", why == TM_REJECT_NO_TOKEN
+                         ? "a token is required: Authorization: Bearer TOKEN, or ?token=TOKEN"
+                         : "the token is not valid");
+    if (zlistx_size (self->sessions) >= self->config->max_connections)
+        return s_refuse (self, wsi, TM_REJECT_MAX_CONNECTIONS, 503, "TOO_MANY_CONNECTIONS",
+                         "the gateway holds gateway/max_connections clients; try again later");
+    char peer [64] = "";
+    lws_get_peer_simple (wsi, peer, sizeof peer);
+    if ((size_t) (uintptr_t) zhashx_lookup (self->per_ip, peer)
+        >= self->config->max_connections_per_ip)
+        return s_refuse (self, wsi, TM_REJECT_MAX_PER_IP, 429, "TOO_MANY_CONNECTIONS",
+                         "this address holds gateway/max_connections_per_ip clients");
+    return 0;
+}
 
 //  The Kite login (DESIGN.md 9): /login/zerodha redirects the browser to Kite's login page;
 //  Kite sends it back to /login/zerodha/callback?request_token=..., which goes to the
@@ -1374,6 +1521,23 @@ s_login_answer (self_t *self, struct lws *wsi, const char *uri, unsigned int *st
     return strdup (text);
 }
 
+//  The answer to a request for the figures without a valid token (gateway/health = token)
+static char *
+s_unauthorized (self_t *self, struct lws *wsi, tm_reject_t why, unsigned int *status,
+                const char **content_type, size_t *size)
+{
+    self->rejected [why]++;
+    char peer [64] = "";
+    lws_get_peer_simple (wsi, peer, sizeof peer);
+    zsys_info ("gateway: refused peer=%s reason=%s status=401", peer, tm_http_reject_name (why));
+    char *text = strdup ("{\"type\":\"ERROR\",\"code\":\"UNAUTHORIZED\",\"message\":"
+                         "\"gateway/health = token: present a token\"}");
+    *status = 401;
+    *content_type = "application/json";
+    *size = text ? strlen (text) : 0;
+    return text;
+}
+
 static int
 s_http_request (self_t *self, struct lws *wsi, s_pss_t *pss, const char *uri)
 {
@@ -1383,7 +1547,13 @@ s_http_request (self_t *self, struct lws *wsi, s_pss_t *pss, const char *uri)
     unsigned int status;
     const char *content_type;
     size_t len;
-    char *body = streq (uri, "/ws/symbols")
+    const tm_token_t *token;
+    tm_reject_t why;
+    bool figures = streq (uri, "/ws/health") || streq (uri, "/ws/stats")
+                || streq (uri, "/metrics") || streq (uri, "/ws/symbols");
+    char *body = figures && self->config->protect_health && s_authorize (self, wsi, &token, &why)
+               ? s_unauthorized (self, wsi, why, &status, &content_type, &len)
+               : streq (uri, "/ws/symbols")
                ? s_symbols_json (self, &status, &content_type, &len)
                : streq (uri, "/login/zerodha") || streq (uri, "/login/zerodha/callback")
                ? s_login_answer (self, wsi, uri, &status, &content_type, &len, location,
@@ -1443,10 +1613,11 @@ s_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, void 
             char uri [64];
             if (lws_hdr_copy (wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0 || !streq (uri, "/ws"))
                 return 1;           //  Only /ws speaks the client protocol (n8n paths later)
-            break;
+            return s_admit (self, wsi, pss);
         }
         case LWS_CALLBACK_ESTABLISHED:
             pss->session = s_session_new (self, wsi);
+            pss->session->token = pss->token;
             break;
 
         case LWS_CALLBACK_RECEIVE:
@@ -1524,6 +1695,7 @@ s_self_new (zsock_t *pipe, const tm_config_t *config)
     zhashx_set_destructor (self->topics, s_topic_free);
     self->chains = zhashx_new ();
     self->sessions = zlistx_new ();
+    self->per_ip = zhashx_new ();
     for (size_t i = 0; i < TM_PROVIDERS_MAX; i++) {
         self->providers [i].state = TM_STATE_CONNECTING;
         self->providers [i].universe = zhashx_new ();
@@ -1552,6 +1724,7 @@ s_self_destroy (self_t **self_p)
     zhashx_destroy (&self->chains);
     zhashx_destroy (&self->topics);
     zlistx_destroy (&self->sessions);
+    zhashx_destroy (&self->per_ip);
     for (size_t i = 0; i < TM_PROVIDERS_MAX; i++) {
         zhashx_destroy (&self->providers [i].universe);
         tm_window_destroy (&self->providers [i].to_client);
@@ -1585,12 +1758,23 @@ s_start (void *args)
     info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DISABLE_IPV6;
     if (strchr (self->config->interface, ':'))
         info.options &= ~(uint64_t) LWS_SERVER_OPTION_DISABLE_IPV6;
+    if (self->config->tls_cert [0]) {
+        //  wss:// and https:// only, OpenSSL through lws; the key never leaves this process
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        info.ssl_cert_filepath = self->config->tls_cert;
+        info.ssl_private_key_filepath = self->config->tls_key;
+    }
     self->context = lws_create_context (&info);
     if (!self->context)
         return -1;
     self->vhost = lws_create_vhost (self->context, &info);
-    if (!self->vhost)
+    if (!self->vhost) {
+        if (self->config->tls_cert [0])
+            zsys_error ("gateway: cannot listen with TLS: check gateway/tls_cert %s and "
+                        "gateway/tls_key %s (PEM, readable)", self->config->tls_cert,
+                        self->config->tls_key);
         return -1;
+    }
     self->port = lws_get_vhost_listen_port (self->vhost);
     if (tm_lws_adopt (self->vhost, self->pipe, "tickmux-bus")
     ||  tm_lws_adopt (self->vhost, self->norm, "tickmux-bus")

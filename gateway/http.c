@@ -92,6 +92,17 @@ tm_http_analytics (const tm_http_stats_t *stats)
                       "error_rate", errors);
 }
 
+static const char *s_reject_names [TM_HTTP_REJECTS] = {
+    "no_token", "bad_token", "max_connections", "max_connections_per_ip", "max_rate",
+    "max_message", "max_subscriptions", "not_allowed"
+};
+
+const char *
+tm_http_reject_name (tm_reject_t reason)
+{
+    return reason >= 0 && reason < TM_HTTP_REJECTS ? s_reject_names [reason] : "unknown";
+}
+
 static json_t *
 s_stats (const tm_http_stats_t *stats)
 {
@@ -115,7 +126,10 @@ s_stats (const tm_http_stats_t *stats)
                      "restarts", (json_int_t) up->restarts,
                      "stale", (json_int_t) up->stale, "malformed", (json_int_t) up->malformed)
         : json_null ();
-    return json_pack ("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o}",
+    json_t *rejected = json_object ();
+    for (int r = 0; r < TM_HTTP_REJECTS; r++)
+        json_object_set_new (rejected, s_reject_names [r], json_integer ((json_int_t) stats->rejected [r]));
+    return json_pack ("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o}",
                       "role", stats->role ? stats->role : "core",
                       "clients", (json_int_t) stats->clients,
                       "subscriptions", (json_int_t) stats->subscriptions,
@@ -130,7 +144,7 @@ s_stats (const tm_http_stats_t *stats)
                               ? json_pack ("{s:I, s:I}", "published", (json_int_t) stats->feed_published,
                                            "dropped", (json_int_t) stats->feed_dropped)
                               : json_null (),
-                      "upstream", upstream);
+                      "upstream", upstream, "rejected", rejected);
 }
 
 static void
@@ -262,6 +276,11 @@ s_metrics (const tm_http_stats_t *stats)
                       "# TYPE tickmux_feed_dropped_total counter\n"
                       "tickmux_feed_dropped_total %" PRIu64 "\n",
                  stats->feed_published, stats->feed_dropped);
+    fprintf (out, "# HELP tickmux_rejected_total Connections and messages refused, by reason.\n"
+                  "# TYPE tickmux_rejected_total counter\n");
+    for (int r = 0; r < TM_HTTP_REJECTS; r++)
+        fprintf (out, "tickmux_rejected_total{reason=\"%s\"} %" PRIu64 "\n", s_reject_names [r],
+                 stats->rejected [r]);
     if (stats->upstream) {
         const tm_upstream_t *up = &stats->upstream_figures;
         fprintf (out, "# HELP tickmux_upstream_live 1 while the core's feed heartbeat comes.\n"

@@ -24,6 +24,24 @@ typedef struct {
     double to_client_sum;           //  Their sum, s
 } tm_http_provider_t;
 
+//  What the gateway refused, by reason: connections (no or a wrong token, the limits on
+//  connections) and messages (past a limit, or not allowed by the client's token)
+typedef enum {
+    TM_REJECT_NO_TOKEN = 0,
+    TM_REJECT_BAD_TOKEN,
+    TM_REJECT_MAX_CONNECTIONS,
+    TM_REJECT_MAX_PER_IP,
+    TM_REJECT_MAX_RATE,
+    TM_REJECT_MAX_MESSAGE,
+    TM_REJECT_MAX_SUBSCRIPTIONS,
+    TM_REJECT_NOT_ALLOWED,
+    TM_HTTP_REJECTS
+} tm_reject_t;
+
+//  "no_token", "bad_token", "max_connections", ... as /metrics and /ws/stats name them
+const char *
+    tm_http_reject_name (tm_reject_t reason);
+
 typedef struct {
     uint64_t clients;               //  Connected WebSocket clients
     uint64_t subscriptions;         //  Held by all of them
@@ -38,6 +56,7 @@ typedef struct {
     bool upstream;                  //  An edge: upstream holds its link's last figures
     const char *upstream_endpoint;  //  The core's feed (borrowed)
     tm_upstream_t upstream_figures;
+    uint64_t rejected [TM_HTTP_REJECTS];    //  By reason
     uint64_t failovers;             //  FAILOVER events seen
     uint64_t gaps;                  //  GAP events seen
     size_t providers_count;         //  Entries in providers

@@ -47,6 +47,8 @@ typedef struct {
 #define TM_E_CHANNEL_UNAVAILABLE "CHANNEL_UNAVAILABLE"
 #define TM_E_NOT_SUBSCRIBED     "NOT_SUBSCRIBED"
 #define TM_E_SUBSCRIPTION_LIMIT "SUBSCRIPTION_LIMIT"
+#define TM_E_NOT_ALLOWED        "NOT_ALLOWED"       //  The client's token does not allow it
+#define TM_E_RATE_LIMITED       "RATE_LIMITED"      //  Past gateway/max_rate: dropped
 #define TM_E_BINARY             "BINARY_NOT_SUPPORTED"
 #define TM_E_CHAIN_UNAVAILABLE  "OPTION_CHAIN_UNAVAILABLE"
 

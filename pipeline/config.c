@@ -3,7 +3,10 @@
 //  The command line is applied by main on top of what this returns (it beats everything).
 
 #include "tickmux.h"
+#include <ctype.h>
 #include <unistd.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 typedef struct {
     const char *name;               //  Key within its section
@@ -18,6 +21,9 @@ static const s_key_t s_gateway_keys [] = {
     { "port", "0..65535" }, { "interface", "an IPv4/IPv6 address" },
     { "max_subscriptions", "1..1000000" }, { "max_message", "256..16777216 bytes" },
     { "queue_bytes", "65536..1073741824 bytes" }, { "www_dir", "a directory path" },
+    { "max_connections", "1..1000000" }, { "max_connections_per_ip", "1..1000000" },
+    { "max_rate", "messages a second per client" }, { "health", "open or token" },
+    { "tls_cert", "a PEM certificate chain's path" }, { "tls_key", "its PEM private key's path" },
     { NULL, NULL }
 };
 static const s_key_t s_provider_keys [] = {
@@ -34,6 +40,15 @@ static const s_key_t s_feed_keys [] = {
     { "snapshot", "a ZeroMQ endpoint for the snapshot ROUTER" },
     { "curve_cert", "the server certificate's path (its secret beside it as PATH_secret)" },
     { "curve_clients", "a directory of allowed client certificates, or * for any" },
+    { NULL, NULL }
+};
+static const s_key_t s_token_keys [] = {
+    { "name", "a name for logs (A-Z a-z 0-9 _ -)" },
+    { "sha256", "the token's SHA-256, 64 hex digits" },
+    { "credential", "an environment variable or systemd credential holding the token" },
+    { "symbols", "a comma-separated list of symbols, X* for a prefix" },
+    { "providers", "a comma-separated list of streams (ALL, provider instances)" },
+    { "orders", "0 or 1: may take the ORDERS channel" },
     { NULL, NULL }
 };
 static const s_key_t s_upstream_keys [] = {
@@ -294,6 +309,152 @@ s_load_option (tm_config_t *self, zconfig_t *section, char *err, size_t err_size
     return 0;
 }
 
+//  Split a comma-separated list into entries of at most size - 1 bytes, blanks trimmed. Calls
+//  add for each; returns -1 (why in err) on an empty or too long entry.
+static int
+s_list (const char *key, const char *value, size_t size, int (*add) (void *, const char *),
+        void *arg, char *err, size_t err_size)
+{
+    const char *p = value;
+    while (true) {
+        while (*p == ' ')
+            p++;
+        size_t len = strcspn (p, ",");
+        size_t trimmed = len;
+        while (trimmed && p [trimmed - 1] == ' ')
+            trimmed--;
+        char item [TM_SYMBOL_MAX];
+        if (trimmed == 0 || trimmed >= size || trimmed >= sizeof item) {
+            snprintf (err, err_size, "config: token/%s = '%s': expected a comma-separated list "
+                      "of non-empty entries of at most %zu bytes", key, value, size - 1);
+            return -1;
+        }
+        memcpy (item, p, trimmed);
+        item [trimmed] = '\0';
+        if (add (arg, item)) {
+            snprintf (err, err_size, "config: token/%s = '%s': too many entries", key, value);
+            return -1;
+        }
+        if (!p [len])
+            return 0;
+        p += len + 1;
+    }
+}
+
+static int
+s_token_add_symbol (void *arg, const char *item)
+{
+    tm_token_t *t = (tm_token_t *) arg;
+    char (*more) [TM_SYMBOL_MAX] = realloc (t->symbols, (t->symbols_count + 1) * TM_SYMBOL_MAX);
+    assert (more);
+    t->symbols = more;
+    snprintf (t->symbols [t->symbols_count++], TM_SYMBOL_MAX, "%s", item);
+    return 0;
+}
+
+static int
+s_token_add_stream (void *arg, const char *item)
+{
+    tm_token_t *t = (tm_token_t *) arg;
+    if (t->streams_count == TM_PROVIDERS_MAX + 1)
+        return -1;
+    snprintf (t->streams [t->streams_count++], TM_PROVIDER_MAX, "%s", item);
+    return 0;
+}
+
+static int
+s_hex_byte (char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+static int
+s_load_token (tm_config_t *self, zconfig_t *section, char *err, size_t err_size)
+{
+    if (self->tokens_count == TM_TOKENS_MAX) {
+        snprintf (err, err_size, "config: more than %d tokens", TM_TOKENS_MAX);
+        return -1;
+    }
+    if (s_check_keys (section, s_token_keys, err, err_size))
+        return -1;
+    tm_token_t *t = &self->tokens [self->tokens_count];
+    memset (t, 0, sizeof *t);
+    t->orders = true;
+    self->tokens_count++;               //  So that destroy frees what we allocate
+    const char *name = zconfig_get (section, "name", NULL);
+    size_t len = name ? strlen (name) : 0;
+    bool valid = len > 0 && len < TM_TOKEN_NAME_MAX;
+    for (size_t i = 0; i < len && valid; i++)
+        valid = isalnum ((unsigned char) name [i]) || name [i] == '_' || name [i] == '-';
+    if (!valid) {
+        snprintf (err, err_size, "config: token/name = '%s': expected 1 to %d of A-Z a-z 0-9 _ -",
+                  name ? name : "", TM_TOKEN_NAME_MAX - 1);
+        return -1;
+    }
+    for (size_t i = 0; i + 1 < self->tokens_count; i++)
+        if (streq (self->tokens [i].name, name)) {
+            snprintf (err, err_size, "config: token/name = '%s': configured twice", name);
+            return -1;
+        }
+    strcpy (t->name, name);
+    const char *hex = zconfig_get (section, "sha256", NULL);
+    const char *credential = zconfig_get (section, "credential", NULL);
+    if (!hex == !credential) {
+        snprintf (err, err_size, "config: token '%s' needs one of sha256 (the token's SHA-256) "
+                  "or credential (where the token is)", name);
+        return -1;
+    }
+    if (hex) {
+        bool ok = strlen (hex) == 64;
+        for (size_t i = 0; ok && i < 32; i++) {
+            int hi = s_hex_byte (hex [2 * i]), lo = s_hex_byte (hex [2 * i + 1]);
+            ok = hi >= 0 && lo >= 0;
+            t->hash [i] = (unsigned char) (hi << 4 | lo);
+        }
+        if (!ok) {
+            snprintf (err, err_size, "config: token/sha256 of '%s': expected 64 hex digits "
+                      "(printf %%s TOKEN | sha256sum)", name);
+            return -1;
+        }
+    }
+    else {
+        char buf [TM_SECRET_MAX];
+        const char *token = tm_config_secret (credential, buf, sizeof buf);
+        if (!token || !*token || strlen (token) > TM_API_TOKEN_MAX) {
+            snprintf (err, err_size, "config: token '%s': credential %s is not set (an "
+                      "environment variable or a systemd credential of that name, at most %d "
+                      "bytes)", name, credential, TM_API_TOKEN_MAX);
+            OPENSSL_cleanse (buf, sizeof buf);
+            return -1;
+        }
+        tm_config_hash_token (token, strlen (token), t->hash);
+        OPENSSL_cleanse (buf, sizeof buf);
+    }
+    const char *value;
+    if ((value = zconfig_get (section, "symbols", NULL))
+    &&  s_list ("symbols", value, TM_SYMBOL_MAX, s_token_add_symbol, t, err, err_size))
+        return -1;
+    if ((value = zconfig_get (section, "providers", NULL))
+    &&  s_list ("providers", value, TM_PROVIDER_MAX, s_token_add_stream, t, err, err_size))
+        return -1;
+    uint64_t v;
+    if ((value = zconfig_get (section, "orders", NULL))) {
+        if (s_parse_uint ("token", "orders", value, 0, 1, &v, err, err_size))
+            return -1;
+        t->orders = v == 1;
+    }
+    return 0;
+}
+
+void
+tm_config_hash_token (const char *token, size_t len, unsigned char hash [32])
+{
+    unsigned int size = 32;
+    int rc = EVP_Digest (token, len, hash, &size, EVP_sha256 (), NULL);
+    assert (rc == 1 && size == 32);
+}
+
 static tm_config_t *
 s_config_from (zconfig_t *root, char *err, size_t err_size)
 {
@@ -305,6 +466,9 @@ s_config_from (zconfig_t *root, char *err, size_t err_size)
     self->max_subscriptions = TM_DEFAULT_MAX_SUBS;
     self->max_message = TM_DEFAULT_MAX_MESSAGE;
     self->queue_bytes = TM_DEFAULT_QUEUE_BYTES;
+    self->max_connections = TM_DEFAULT_MAX_CONNECTIONS;
+    self->max_connections_per_ip = TM_DEFAULT_MAX_PER_IP;
+    self->max_rate = TM_DEFAULT_MAX_RATE;
     strcpy (self->feed_bind, TM_DEFAULT_FEED_BIND);
     strcpy (self->feed_snapshot, TM_DEFAULT_FEED_SNAPSHOT);
     self->failover = (tm_failover_config_t) {
@@ -375,6 +539,43 @@ s_config_from (zconfig_t *root, char *err, size_t err_size)
                     goto failed;
                 self->max_message = (size_t) v;
             }
+            if ((value = zconfig_get (section, "max_connections", NULL))) {
+                if (s_parse_uint (name, "max_connections", value, 1, 1000000, &v, err, err_size))
+                    goto failed;
+                self->max_connections = (size_t) v;
+            }
+            if ((value = zconfig_get (section, "max_connections_per_ip", NULL))) {
+                if (s_parse_uint (name, "max_connections_per_ip", value, 1, 1000000, &v,
+                                  err, err_size))
+                    goto failed;
+                self->max_connections_per_ip = (size_t) v;
+            }
+            if ((value = zconfig_get (section, "max_rate", NULL))) {
+                char *end;
+                double rate = strtod (value, &end);
+                if (!*value || *end || !(rate >= 1) || rate > 1e6) {
+                    snprintf (err, err_size, "config: gateway/max_rate = '%s': expected messages "
+                              "a second per client, 1 to 1000000", value);
+                    goto failed;
+                }
+                self->max_rate = rate;
+            }
+            if ((value = zconfig_get (section, "health", NULL))) {
+                if (!streq (value, "open") && !streq (value, "token")) {
+                    snprintf (err, err_size, "config: gateway/health = '%s': expected open or "
+                              "token", value);
+                    goto failed;
+                }
+                self->protect_health = streq (value, "token");
+            }
+            if ((value = zconfig_get (section, "tls_cert", NULL))
+            &&  s_copy (name, "tls_cert", value, self->tls_cert, sizeof self->tls_cert,
+                        err, err_size))
+                goto failed;
+            if ((value = zconfig_get (section, "tls_key", NULL))
+            &&  s_copy (name, "tls_key", value, self->tls_key, sizeof self->tls_key,
+                        err, err_size))
+                goto failed;
             if ((value = zconfig_get (section, "queue_bytes", NULL))) {
                 if (s_parse_uint (name, "queue_bytes", value, 65536, 1073741824, &v,
                                   err, err_size))
@@ -385,6 +586,11 @@ s_config_from (zconfig_t *root, char *err, size_t err_size)
         else
         if (strcmp (name, "provider") == 0) {
             if (s_load_provider (self, section, err, err_size))
+                goto failed;
+        }
+        else
+        if (strcmp (name, "token") == 0) {
+            if (s_load_token (self, section, err, err_size))
                 goto failed;
         }
         else
@@ -421,7 +627,7 @@ s_config_from (zconfig_t *root, char *err, size_t err_size)
         else
         if (strcmp (name, "route") != 0) {
             snprintf (err, err_size, "config: unknown section '%s' (expected one of: tickmux, "
-                      "gateway, provider, feed, upstream, arbiter, option, route)", name);
+                      "gateway, token, provider, feed, upstream, arbiter, option, route)", name);
             goto failed;
         }
     }
@@ -492,6 +698,14 @@ s_config_from (zconfig_t *root, char *err, size_t err_size)
     if (self->feed_curve_cert [0] && !self->feed_curve_clients [0]) {
         snprintf (err, err_size, "config: feed/curve_cert is set but feed/curve_clients is not "
                   "(a directory of allowed client certificates, or * for any)");
+        goto failed;
+    }
+    if (!self->tls_cert [0] != !self->tls_key [0]) {
+        snprintf (err, err_size, "config: gateway/tls_cert and gateway/tls_key go together");
+        goto failed;
+    }
+    if (self->protect_health && self->tokens_count == 0) {
+        snprintf (err, err_size, "config: gateway/health = token, but no token block");
         goto failed;
     }
     if (!streq (self->role, "core") && !streq (self->role, "gateway")) {
@@ -594,6 +808,8 @@ tm_config_destroy (tm_config_t **self_p)
     if (*self_p) {
         tm_config_t *self = *self_p;
         tm_routes_destroy (&self->routes);
+        for (size_t i = 0; i < self->tokens_count; i++)
+            free (self->tokens [i].symbols);
         free (self);
         *self_p = NULL;
     }

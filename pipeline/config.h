@@ -27,6 +27,20 @@ typedef struct {
     char state_dir [TM_PATH_MAX];   //  The daemon's state directory (a copy, for the token)
 } tm_provider_config_t;
 
+//  An API token (client authentication): the token itself is never kept, only its SHA-256
+#define TM_TOKENS_MAX           64
+#define TM_TOKEN_NAME_MAX       32
+#define TM_API_TOKEN_MAX        256     //  Longest API token a client may present
+typedef struct {
+    char name [TM_TOKEN_NAME_MAX];  //  For logs and metrics (A-Z a-z 0-9 _ -), never the token
+    unsigned char hash [32];        //  SHA-256 of the token
+    char (*symbols) [TM_SYMBOL_MAX];    //  Allowed symbols, "X*" a prefix (owned); NULL: any
+    size_t symbols_count;
+    char streams [TM_PROVIDERS_MAX + 1][TM_PROVIDER_MAX];   //  Allowed streams (ALL, P)
+    size_t streams_count;           //  0: any
+    bool orders;                    //  May take the ORDERS channel (order updates are private)
+} tm_token_t;
+
 typedef struct {
     char role [16];                 //  "core" or "gateway" (an edge on a core's feed)
     char upstream [TM_PATH_MAX];    //  Role gateway: the core's feed (XPUB) endpoint
@@ -40,6 +54,14 @@ typedef struct {
     size_t max_subscriptions;       //  Per client
     size_t max_message;             //  Largest client text message, bytes (close 1009 past it)
     size_t queue_bytes;             //  Per-client outgoing queue bound, bytes
+    size_t max_connections;         //  WebSocket clients in all (503 past it)
+    size_t max_connections_per_ip;  //  From one address (429 past it)
+    double max_rate;                //  Messages a second per client (a token bucket, 2 s deep)
+    bool protect_health;            //  /ws/health, /ws/stats and /metrics need a token too
+    char tls_cert [TM_PATH_MAX];    //  TLS: certificate chain, PEM ("" = plain ws:// http://)
+    char tls_key [TM_PATH_MAX];     //  TLS: its private key, PEM
+    size_t tokens_count;            //  Entries in tokens; 0: no authentication
+    tm_token_t tokens [TM_TOKENS_MAX];
     char www_dir [TM_PATH_MAX];     //  Dashboard files ("" when none was found)
     char feed_bind [TM_PATH_MAX];   //  The public feed's XPUB endpoint ("" = no feed)
     char feed_snapshot [TM_PATH_MAX];   //  Its snapshot ROUTER endpoint
@@ -59,6 +81,9 @@ typedef struct {
 #define TM_DEFAULT_MAX_SUBS         1000
 #define TM_DEFAULT_MAX_MESSAGE      (64 * 1024)
 #define TM_DEFAULT_QUEUE_BYTES      (4 * 1024 * 1024)
+#define TM_DEFAULT_MAX_CONNECTIONS  20000
+#define TM_DEFAULT_MAX_PER_IP       1000
+#define TM_DEFAULT_MAX_RATE         200.0
 #define TM_DEFAULT_SIM_RATE         200.0
 #define TM_DEFAULT_FEED_BIND        "tcp://127.0.0.1:5556"
 #define TM_DEFAULT_FEED_SNAPSHOT    "tcp://127.0.0.1:5557"
@@ -90,6 +115,10 @@ const char *
 //  The option root of that name ("NIFTY"), or NULL. Borrowed from self.
 const tm_option_root_t *
     tm_config_option (const tm_config_t *self, const char *name);
+
+//  SHA-256 of a token, as a token block's sha256 holds it
+void
+    tm_config_hash_token (const char *token, size_t len, unsigned char hash [32]);
 
 //  Index of a provider instance by name, or -1.
 int

@@ -248,7 +248,8 @@ main (int argc, char *argv [])
         reply = NULL;
     }
     //  Tests and scripts read this line to learn the port; keep its shape.
-    fprintf (stderr, "tickmux: gateway listening on ws://%s:%d/ws\n", host, listen_port);
+    fprintf (stderr, "tickmux: gateway listening on %s://%s:%d/ws\n",
+             config->tls_cert [0] ? "wss" : "ws", host, listen_port);
     fflush (stderr);
 
     uint64_t watchdog_us = 0;

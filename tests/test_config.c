@@ -153,6 +153,18 @@ static const char *s_full =
     "    max_subscriptions = 5\n"
     "    max_message = 1024\n"
     "    queue_bytes = 65536\n"
+    "    max_connections = 50\n"
+    "    max_connections_per_ip = 7\n"
+    "    max_rate = 12.5\n"
+    "    health = token\n"
+    "    tls_cert = /etc/tickmux/tls/cert.pem\n"
+    "    tls_key = /etc/tickmux/tls/key.pem\n"
+    "token\n"
+    "    name = desk\n"
+    "    sha256 = 00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF\n"
+    "    symbols = \"NIFTY-I,BANK*\"\n"
+    "    providers = \"ALL, SIM2\"\n"
+    "    orders = 0\n"
     "provider\n"
     "    name = SIM\n"
     "    kind = SIM\n"
@@ -202,6 +214,16 @@ test_every_key (void)
     CU_ASSERT (config->max_subscriptions == 5);
     CU_ASSERT (config->max_message == 1024);
     CU_ASSERT (config->queue_bytes == 65536);
+    CU_ASSERT (config->max_connections == 50 && config->max_connections_per_ip == 7);
+    CU_ASSERT (config->max_rate == 12.5 && config->protect_health);
+    CU_ASSERT_STRING_EQUAL (config->tls_cert, "/etc/tickmux/tls/cert.pem");
+    CU_ASSERT_STRING_EQUAL (config->tls_key, "/etc/tickmux/tls/key.pem");
+    CU_ASSERT_FATAL (config->tokens_count == 1);
+    const tm_token_t *token = &config->tokens [0];
+    CU_ASSERT (streq (token->name, "desk") && token->hash [0] == 0x00 && token->hash [1] == 0x11
+               && token->hash [31] == 0xff && !token->orders);
+    CU_ASSERT (token->symbols_count == 2 && streq (token->symbols [1], "BANK*"));
+    CU_ASSERT (token->streams_count == 2 && streq (token->streams [1], "SIM2"));
     CU_ASSERT_FATAL (config->providers_count == 2);
     CU_ASSERT_STRING_EQUAL (config->providers [0].name, "SIM");
     CU_ASSERT_STRING_EQUAL (config->providers [0].kind, "SIM");

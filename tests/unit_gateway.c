@@ -8,10 +8,11 @@
 int tm_protocol_tests (void);
 int tm_http_tests (void);
 int tm_chain_tests (void);
+int tm_auth_tests (void);
 
 int
 main (void)
 {
-    tm_suite_fn *suites [] = { tm_protocol_tests, tm_http_tests, tm_chain_tests, NULL };
+    tm_suite_fn *suites [] = { tm_protocol_tests, tm_http_tests, tm_chain_tests, tm_auth_tests, NULL };
     return tm_tap_run (suites);
 }

@@ -8,6 +8,13 @@
 //  written once per animation frame, so hundreds of ticks a second cost one repaint each frame.
 'use strict';
 
+//  A gateway with tokens: open the page as /?token=TOKEN and the token goes with every request
+//  (a browser cannot set an Authorization header on a WebSocket)
+const TOKEN = new URLSearchParams (location.search).get ('token');
+function withToken (path) {
+  return TOKEN ? path + '?token=' + encodeURIComponent (TOKEN) : path;
+}
+
 const WATCH_KEY = 'tickmux.watchlist';
 const DEFAULT_WATCH = ['NIFTY-I', 'BANKNIFTY-I', 'NIFTY 50', 'NIFTY BANK', 'RELIANCE'];
 const HISTORY_SECONDS = 300;            //  Chart span
@@ -264,7 +271,7 @@ function addLatencySample (name, valueMs) {
 //  Once a second: rates from /ws/stats, latency percentiles, one chart point per provider.
 async function pollStats () {
   try {
-    const reply = await fetch ('/ws/stats', { cache: 'no-store' });
+    const reply = await fetch (withToken ('/ws/stats'), { cache: 'no-store' });
     const stats = await reply.json ();
     const now = performance.now ();
     const prev = state.lastStats;
@@ -409,7 +416,7 @@ function onMessage (msg) {
 }
 
 function connect () {
-  const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws';
+  const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + withToken ('/ws');
   const ws = new WebSocket (url);
   state.ws = ws;
   ws.onopen = () => {
@@ -443,7 +450,7 @@ function connect () {
 
 async function loadSymbols () {
   try {
-    const reply = await fetch ('/ws/symbols', { cache: 'no-store' });
+    const reply = await fetch (withToken ('/ws/symbols'), { cache: 'no-store' });
     const doc = await reply.json ();
     const names = new Set ();
     for (const list of Object.values (doc.providers || {}))

@@ -25,7 +25,9 @@ MAX_SUBS = 5
 
 async def setup (tap):
     ctx = types.SimpleNamespace ()
-    ctx.d = h.Daemon (h.config (max_subscriptions=MAX_SUBS), name="tickmux")
+    #  No rate limit to speak of: these cases flood on purpose (test_auth covers max_rate)
+    ctx.d = h.Daemon (h.config (max_subscriptions=MAX_SUBS, gateway_extra={"max_rate": 1000000}),
+                      name="tickmux")
     tap.daemons = [ctx.d]
     await asyncio.to_thread (ctx.d.start)
     await h.wait_serving (ctx.d)

@@ -45,7 +45,7 @@ FAKE_TIME = "2026-01-05T09:15:00+05:30"
 FAKE_TIME_NS = 1767584700 * 10 ** 9         #  The same instant, ns since the epoch UTC
 STATE_DIR = "@STATE_DIR@"                   #  Replaced by Daemon with a fresh temp dir
 
-LISTEN_RE = re.compile (r"tickmux: gateway listening on ws://([0-9.]+):(\d+)/ws")
+LISTEN_RE = re.compile (r"tickmux: gateway listening on wss?://([0-9.]+):(\d+)/ws")
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0
 
