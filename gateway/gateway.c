@@ -23,7 +23,7 @@
 
 #define S_DRAIN_BATCH       256         //  Bus messages per wake-up before yielding
 #define S_WRITE_BATCH       64          //  Frames per WRITEABLE callback
-#define S_CONTROL_PAUSE     (256 * 1024)    //  Queued reply bytes that pause reading a client
+#define S_CONTROL_PAUSE     (64 * 1024)     //  Queued reply bytes that pause reading a client
 #define S_SAFETY_US         (100 * 1000)    //  Drain check against missed fd edges
 #define S_KITE_LOGIN_URL    "https://kite.zerodha.com/connect/login?v=3&api_key="
 #define S_REQUEST_TOKEN_MAX 128             //  Longest request_token passed on
@@ -34,6 +34,7 @@
 
 typedef struct {
     int refs;                       //  Queues (and topic snapshot) holding this frame
+    const void *topic;              //  The s_topic_t of a MARKET_DATA frame, for conflation
     int provider;                   //  Config index of the tick's provider, -1 for replies
     int64_t pub_ts;                 //  Its tick's publication (0: none), for the latency
     bool control;                   //  A reply: never dropped
@@ -104,6 +105,8 @@ struct _s_session_t {
     size_t rx_len;                  //  Bytes in rx
     bool rx_binary;                 //  Current message is binary
     uint64_t dropped;               //  Market data frames dropped from our queue
+    tm_slow_policy_t slow_policy;   //  When our queue is full: the token's, else the gateway's
+    bool cut;                       //  Closed as a slow consumer: nothing more is queued
     const tm_token_t *token;        //  Its API token (borrowed from config), NULL: auth off
     tm_bucket_t bucket;             //  Its messages against gateway/max_rate
     bool rate_logged;               //  Its first RATE_LIMITED was logged
@@ -148,6 +151,8 @@ struct _self_t {
     int64_t start_mono;             //  For uptime
     uint64_t subscriptions;         //  Held by all sessions
     uint64_t dropped;               //  Frames dropped by all sessions
+    uint64_t conflated;             //  Queued ticks replaced by a newer one of their symbol
+    uint64_t slow_disconnects;      //  Sessions closed as slow consumers
     uint64_t bus_gaps;              //  Ticks missing on the bus (seq jumps)
     uint64_t malformed;             //  Bus messages that did not decode
     uint64_t failovers;             //  FAILOVER events seen
@@ -170,6 +175,7 @@ s_frame_new (const char *payload, size_t len, bool control, int provider)
     s_frame_t *frame = (s_frame_t *) malloc (sizeof (s_frame_t) + LWS_PRE + len);
     assert (frame);
     frame->refs = 1;
+    frame->topic = NULL;
     frame->provider = provider;
     frame->pub_ts = 0;
     frame->control = control;
@@ -232,14 +238,70 @@ s_queue_pop (s_session_t *session)
     return frame;
 }
 
-//  Queue a frame for a session under the queue policy. Replies always go in (and pause
-//  reading once they back up); market data makes room by dropping the oldest market data,
-//  or, when a reply is oldest, is dropped itself.
+//  Conflation: a queued tick of the frame's symbol takes the newer frame in its place.
+//  Returns true if one did (the queue holds at most one tick per symbol this way).
+static bool
+s_queue_conflate (s_session_t *session, s_frame_t *frame)
+{
+    for (size_t i = session->count; i-- > 0; ) {
+        s_frame_t **slot = &session->ring [(session->head + i) & (session->ring_cap - 1)];
+        if ((*slot)->topic == frame->topic) {
+            session->queued_bytes = session->queued_bytes - (*slot)->len + frame->len;
+            s_frame_unref (slot);
+            *slot = frame;
+            frame->refs++;
+            return true;
+        }
+    }
+    return false;
+}
+
+//  A slow consumer under the disconnect policy: its queue goes at once, a close with 4008
+//  when lws can still write, and lws's timeout closes it anyway when it cannot
+static void
+s_session_cut (s_session_t *session)
+{
+    self_t *self = session->gw;
+    session->cut = true;
+    self->slow_disconnects++;
+    zsys_info ("gateway: slow consumer closed peer=%s token=%s queue_bytes=%zu", session->ip,
+               session->token ? session->token->name : "-", self->config->queue_bytes);
+    s_frame_t *frame;
+    while ((frame = s_queue_pop (session)))
+        s_frame_unref (&frame);
+    char reason [96];
+    int n = snprintf (reason, sizeof reason, "slow consumer: queue of %zu bytes full",
+                      self->config->queue_bytes);
+    lws_close_reason (session->wsi, TM_CLOSE_SLOW, (unsigned char *) reason, (size_t) n);
+    lws_set_timeout (session->wsi, PENDING_TIMEOUT_CLOSE_SEND, 2);
+    lws_callback_on_writable (session->wsi);
+}
+
+//  Queue a frame for a session under its slow-consumer policy. Replies always go in (and
+//  pause reading once they back up). Under conflate, a tick for a queue past half full
+//  replaces the queued tick of its symbol; when the queue is full, the oldest market data
+//  goes (or, with a reply oldest, the tick itself), or the client is closed (disconnect).
 static void
 s_session_send (s_session_t *session, s_frame_t *frame)
 {
     self_t *self = session->gw;
+    if (session->cut)
+        return;
     if (!frame->control) {
+        //  Conflation starts once the queue is half full: a client that is a moment behind
+        //  loses nothing, one that has fallen behind keeps only the newest per symbol
+        if (session->slow_policy == TM_SLOW_CONFLATE && frame->topic
+        &&  session->queued_bytes + frame->len > self->config->queue_bytes / 2
+        &&  s_queue_conflate (session, frame)) {
+            session->dropped++;
+            self->conflated++;
+            return;                 //  A write is already asked for
+        }
+        if (session->count && session->queued_bytes + frame->len > self->config->queue_bytes
+        &&  session->slow_policy == TM_SLOW_DISCONNECT) {
+            s_session_cut (session);
+            return;
+        }
         while (session->count
         &&     session->queued_bytes + frame->len > self->config->queue_bytes) {
             if (session->ring [session->head]->control) {
@@ -261,7 +323,6 @@ s_session_send (s_session_t *session, s_frame_t *frame)
     s_session_request_write (session);
 }
 
-//  Send a reply that is a NUL-terminated JSON string we own.
 static void
 s_session_reply (s_session_t *session, char *json)
 {
@@ -357,6 +418,7 @@ s_topic_frame (self_t *self, s_topic_t *topic)
         topic->frame = s_frame_new (json, (size_t) len, false,
                                     tm_config_provider_index (self->config, topic->last.provider));
         topic->frame->pub_ts = topic->last.pub_ts;
+        topic->frame->topic = topic;
     }
     return topic->frame;
 }
@@ -1238,6 +1300,8 @@ static int
 s_session_writeable (s_session_t *session)
 {
     self_t *self = session->gw;
+    if (session->cut)
+        return -1;                  //  lws sends the close frame lws_close_reason set
     for (int i = 0; i < S_WRITE_BATCH && session->count; i++) {
         if (lws_send_pipe_choked (session->wsi))
             break;
@@ -1310,6 +1374,8 @@ s_fill_stats (self_t *self, tm_http_stats_t *stats)
     stats->subscriptions = self->subscriptions;
     stats->uptime_s = (uint64_t) ((now - self->start_mono) / 1000000000);
     stats->dropped_frames = self->dropped;
+    stats->conflated_frames = self->conflated;
+    stats->slow_disconnects = self->slow_disconnects;
     stats->bus_gaps = self->bus_gaps;
     stats->bus_malformed = self->malformed;
     stats->providers_count = self->config->providers_count;
@@ -1618,6 +1684,14 @@ s_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, void 
         case LWS_CALLBACK_ESTABLISHED:
             pss->session = s_session_new (self, wsi);
             pss->session->token = pss->token;
+            pss->session->slow_policy = pss->token && pss->token->has_slow_policy
+                                      ? pss->token->slow_policy : self->config->slow_policy;
+            if (self->config->socket_buffer) {
+                //  The kernel's send buffer of a client that stops reading holds what its
+                //  queue would not: bound it, or conflation and the memory bound mean little
+                int size = (int) self->config->socket_buffer;
+                setsockopt (lws_get_socket_fd (wsi), SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+            }
             break;
 
         case LWS_CALLBACK_RECEIVE:

@@ -129,12 +129,14 @@ s_stats (const tm_http_stats_t *stats)
     json_t *rejected = json_object ();
     for (int r = 0; r < TM_HTTP_REJECTS; r++)
         json_object_set_new (rejected, s_reject_names [r], json_integer ((json_int_t) stats->rejected [r]));
-    return json_pack ("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o}",
+    return json_pack ("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o}",
                       "role", stats->role ? stats->role : "core",
                       "clients", (json_int_t) stats->clients,
                       "subscriptions", (json_int_t) stats->subscriptions,
                       "uptime_s", (json_int_t) stats->uptime_s,
                       "dropped_frames", (json_int_t) stats->dropped_frames,
+                      "conflated_frames", (json_int_t) stats->conflated_frames,
+                      "slow_disconnects", (json_int_t) stats->slow_disconnects,
                       "bus_gaps", (json_int_t) stats->bus_gaps,
                       "bus_malformed", (json_int_t) stats->bus_malformed,
                       "failovers", (json_int_t) stats->failovers,
@@ -276,6 +278,15 @@ s_metrics (const tm_http_stats_t *stats)
                       "# TYPE tickmux_feed_dropped_total counter\n"
                       "tickmux_feed_dropped_total %" PRIu64 "\n",
                  stats->feed_published, stats->feed_dropped);
+    fprintf (out, "# HELP tickmux_conflated_frames_total Queued ticks replaced by a newer tick "
+                  "of their symbol (slow clients, policy conflate).\n"
+                  "# TYPE tickmux_conflated_frames_total counter\n"
+                  "tickmux_conflated_frames_total %" PRIu64 "\n"
+                  "# HELP tickmux_slow_disconnects_total Clients closed with 4008 as slow "
+                  "consumers (policy disconnect).\n"
+                  "# TYPE tickmux_slow_disconnects_total counter\n"
+                  "tickmux_slow_disconnects_total %" PRIu64 "\n",
+             stats->conflated_frames, stats->slow_disconnects);
     fprintf (out, "# HELP tickmux_rejected_total Connections and messages refused, by reason.\n"
                   "# TYPE tickmux_rejected_total counter\n");
     for (int r = 0; r < TM_HTTP_REJECTS; r++)

@@ -47,6 +47,8 @@ typedef struct {
     uint64_t subscriptions;         //  Held by all of them
     uint64_t uptime_s;              //  Since the gateway started
     uint64_t dropped_frames;        //  Market data dropped from slow clients' queues
+    uint64_t conflated_frames;      //  Of which: replaced in a queue by a newer tick of a symbol
+    uint64_t slow_disconnects;      //  Clients closed as slow consumers (4008)
     uint64_t bus_gaps;              //  Ticks missing on the internal bus
     uint64_t bus_malformed;         //  Internal messages that did not decode
     bool feed;                      //  The ZeroMQ feed runs (and has sent a heartbeat)

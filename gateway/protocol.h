@@ -54,7 +54,7 @@ typedef struct {
 
 //  Close codes
 #define TM_CLOSE_TOO_BIG        1009    //  Message larger than max_message
-#define TM_CLOSE_SLOW           4008    //  Reserved for the slow-consumer policy (issue 8)
+#define TM_CLOSE_SLOW           4008    //  A slow consumer, under slow_policy disconnect
 
 //  Parse one client text message. On success returns 0 with *req filled (free it with
 //  tm_request_clear). On failure returns -1, with code set to one of TM_E_* and message to

@@ -23,6 +23,8 @@ static const s_key_t s_gateway_keys [] = {
     { "queue_bytes", "65536..1073741824 bytes" }, { "www_dir", "a directory path" },
     { "max_connections", "1..1000000" }, { "max_connections_per_ip", "1..1000000" },
     { "max_rate", "messages a second per client" }, { "health", "open or token" },
+    { "slow_policy", "conflate, drop_oldest or disconnect" },
+    { "socket_buffer", "bytes, 0 for the kernel's autotuning" },
     { "tls_cert", "a PEM certificate chain's path" }, { "tls_key", "its PEM private key's path" },
     { NULL, NULL }
 };
@@ -49,6 +51,7 @@ static const s_key_t s_token_keys [] = {
     { "symbols", "a comma-separated list of symbols, X* for a prefix" },
     { "providers", "a comma-separated list of streams (ALL, provider instances)" },
     { "orders", "0 or 1: may take the ORDERS channel" },
+    { "slow_policy", "conflate, drop_oldest or disconnect" },
     { NULL, NULL }
 };
 static const s_key_t s_upstream_keys [] = {
@@ -444,7 +447,34 @@ s_load_token (tm_config_t *self, zconfig_t *section, char *err, size_t err_size)
             return -1;
         t->orders = v == 1;
     }
+    if ((value = zconfig_get (section, "slow_policy", NULL))) {
+        if (tm_slow_policy_parse (value, &t->slow_policy)) {
+            snprintf (err, err_size, "config: token/slow_policy = '%s': expected conflate, "
+                      "drop_oldest or disconnect", value);
+            return -1;
+        }
+        t->has_slow_policy = true;
+    }
     return 0;
+}
+
+static const char *s_slow_policies [TM_SLOW_POLICIES] = { "conflate", "drop_oldest", "disconnect" };
+
+const char *
+tm_slow_policy_name (tm_slow_policy_t policy)
+{
+    return policy >= 0 && policy < TM_SLOW_POLICIES ? s_slow_policies [policy] : "unknown";
+}
+
+int
+tm_slow_policy_parse (const char *name, tm_slow_policy_t *policy)
+{
+    for (int i = 0; i < TM_SLOW_POLICIES; i++)
+        if (streq (name, s_slow_policies [i])) {
+            *policy = (tm_slow_policy_t) i;
+            return 0;
+        }
+    return -1;
 }
 
 void
@@ -467,6 +497,7 @@ s_config_from (zconfig_t *root, char *err, size_t err_size)
     self->max_message = TM_DEFAULT_MAX_MESSAGE;
     self->queue_bytes = TM_DEFAULT_QUEUE_BYTES;
     self->max_connections = TM_DEFAULT_MAX_CONNECTIONS;
+    self->socket_buffer = TM_DEFAULT_SOCKET_BUFFER;
     self->max_connections_per_ip = TM_DEFAULT_MAX_PER_IP;
     self->max_rate = TM_DEFAULT_MAX_RATE;
     strcpy (self->feed_bind, TM_DEFAULT_FEED_BIND);
@@ -559,6 +590,18 @@ s_config_from (zconfig_t *root, char *err, size_t err_size)
                     goto failed;
                 }
                 self->max_rate = rate;
+            }
+            if ((value = zconfig_get (section, "socket_buffer", NULL))) {
+                if (s_parse_uint (name, "socket_buffer", value, 0, 64 * 1024 * 1024, &v,
+                                  err, err_size))
+                    goto failed;
+                self->socket_buffer = (size_t) v;
+            }
+            if ((value = zconfig_get (section, "slow_policy", NULL))
+            &&  tm_slow_policy_parse (value, &self->slow_policy)) {
+                snprintf (err, err_size, "config: gateway/slow_policy = '%s': expected conflate, "
+                          "drop_oldest or disconnect", value);
+                goto failed;
             }
             if ((value = zconfig_get (section, "health", NULL))) {
                 if (!streq (value, "open") && !streq (value, "token")) {

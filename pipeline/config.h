@@ -27,6 +27,20 @@ typedef struct {
     char state_dir [TM_PATH_MAX];   //  The daemon's state directory (a copy, for the token)
 } tm_provider_config_t;
 
+//  What a client that reads too slowly loses once its queue is full (gateway/slow_policy)
+typedef enum {
+    TM_SLOW_CONFLATE = 0,           //  Only the newest tick per symbol waits (and the oldest goes)
+    TM_SLOW_DROP_OLDEST,            //  The oldest market data goes
+    TM_SLOW_DISCONNECT,             //  The client is closed with 4008
+    TM_SLOW_POLICIES
+} tm_slow_policy_t;
+
+//  "conflate", "drop_oldest", "disconnect"; parse returns 0 or -1
+const char *
+    tm_slow_policy_name (tm_slow_policy_t policy);
+int
+    tm_slow_policy_parse (const char *name, tm_slow_policy_t *policy);
+
 //  An API token (client authentication): the token itself is never kept, only its SHA-256
 #define TM_TOKENS_MAX           64
 #define TM_TOKEN_NAME_MAX       32
@@ -39,6 +53,8 @@ typedef struct {
     char streams [TM_PROVIDERS_MAX + 1][TM_PROVIDER_MAX];   //  Allowed streams (ALL, P)
     size_t streams_count;           //  0: any
     bool orders;                    //  May take the ORDERS channel (order updates are private)
+    bool has_slow_policy;           //  slow_policy below overrides the gateway's
+    tm_slow_policy_t slow_policy;
 } tm_token_t;
 
 typedef struct {
@@ -54,6 +70,8 @@ typedef struct {
     size_t max_subscriptions;       //  Per client
     size_t max_message;             //  Largest client text message, bytes (close 1009 past it)
     size_t queue_bytes;             //  Per-client outgoing queue bound, bytes
+    tm_slow_policy_t slow_policy;   //  When that queue is full
+    size_t socket_buffer;           //  SO_SNDBUF of each client's socket (0: the kernel's)
     size_t max_connections;         //  WebSocket clients in all (503 past it)
     size_t max_connections_per_ip;  //  From one address (429 past it)
     double max_rate;                //  Messages a second per client (a token bucket, 2 s deep)
@@ -80,7 +98,8 @@ typedef struct {
 #define TM_DEFAULT_INTERFACE        "127.0.0.1"
 #define TM_DEFAULT_MAX_SUBS         1000
 #define TM_DEFAULT_MAX_MESSAGE      (64 * 1024)
-#define TM_DEFAULT_QUEUE_BYTES      (4 * 1024 * 1024)
+#define TM_DEFAULT_QUEUE_BYTES      (128 * 1024)
+#define TM_DEFAULT_SOCKET_BUFFER    (128 * 1024)
 #define TM_DEFAULT_MAX_CONNECTIONS  20000
 #define TM_DEFAULT_MAX_PER_IP       1000
 #define TM_DEFAULT_MAX_RATE         200.0

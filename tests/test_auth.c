@@ -100,6 +100,8 @@ test_config_errors (void)
         "gateway\n    health = maybe\n",
         "gateway\n    max_rate = 0\n",
         "gateway\n    tls_key = /k.pem\n",
+        "gateway\n    slow_policy = sometimes\n",
+        "token\n    name = x\n    credential = TM_TEST_DESK_TOKEN\n    slow_policy = never\n",
         NULL
     };
     for (int i = 0; bad [i]; i++) {

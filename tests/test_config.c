@@ -97,7 +97,8 @@ s_check_defaults (tm_config_t *config)
     CU_ASSERT_STRING_EQUAL (config->interface, "127.0.0.1");
     CU_ASSERT (config->max_subscriptions == 1000);
     CU_ASSERT (config->max_message == 65536);
-    CU_ASSERT (config->queue_bytes == 4194304);
+    CU_ASSERT (config->queue_bytes == 131072);
+    CU_ASSERT (config->slow_policy == TM_SLOW_CONFLATE && config->socket_buffer == 131072);
     CU_ASSERT_STRING_EQUAL (config->fake_time, "");
     CU_ASSERT_FATAL (config->providers_count == 1);
     CU_ASSERT_STRING_EQUAL (config->providers [0].name, "SIM");
@@ -153,6 +154,8 @@ static const char *s_full =
     "    max_subscriptions = 5\n"
     "    max_message = 1024\n"
     "    queue_bytes = 65536\n"
+    "    slow_policy = disconnect\n"
+    "    socket_buffer = 0\n"
     "    max_connections = 50\n"
     "    max_connections_per_ip = 7\n"
     "    max_rate = 12.5\n"
@@ -165,6 +168,7 @@ static const char *s_full =
     "    symbols = \"NIFTY-I,BANK*\"\n"
     "    providers = \"ALL, SIM2\"\n"
     "    orders = 0\n"
+    "    slow_policy = drop_oldest\n"
     "provider\n"
     "    name = SIM\n"
     "    kind = SIM\n"
@@ -215,6 +219,9 @@ test_every_key (void)
     CU_ASSERT (config->max_message == 1024);
     CU_ASSERT (config->queue_bytes == 65536);
     CU_ASSERT (config->max_connections == 50 && config->max_connections_per_ip == 7);
+    CU_ASSERT (config->slow_policy == TM_SLOW_DISCONNECT && config->socket_buffer == 0);
+    CU_ASSERT (config->tokens [0].has_slow_policy
+               && config->tokens [0].slow_policy == TM_SLOW_DROP_OLDEST);
     CU_ASSERT (config->max_rate == 12.5 && config->protect_health);
     CU_ASSERT_STRING_EQUAL (config->tls_cert, "/etc/tickmux/tls/cert.pem");
     CU_ASSERT_STRING_EQUAL (config->tls_key, "/etc/tickmux/tls/key.pem");
