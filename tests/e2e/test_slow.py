@@ -180,7 +180,14 @@ async def t_stalled (ctx):
     per_client = (peak - base) / STALLED
     h.diag ("resident memory %d KiB with %d keeping up, %d KiB at most with %d stalled too: "
             "%.1f KiB per stalled client" % (base, FAST_CLIENTS, peak, STALLED, per_client))
-    check (per_client <= 256, "%.1f KiB per stalled client" % per_client)
+    #  AddressSanitizer keeps freed memory in quarantine (hundreds of MB): resident memory
+    #  means nothing under it, so the bound is checked on the plain build only
+    with open ("/proc/%d/maps" % ctx.d.proc.pid) as f:
+        sanitized = "libasan" in f.read ()
+    if sanitized:
+        h.diag ("under AddressSanitizer: the memory bound is not checked")
+    else:
+        check (per_client <= 256, "%.1f KiB per stalled client" % per_client)
     #  Every tick of the window reached every fast client, and none much later than the first
     await asyncio.sleep (1)
     seqs = sorted (s for s, t in ctx.seen [0].items () if window_start <= t <= window_end)
