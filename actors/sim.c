@@ -151,8 +151,18 @@ tm_sim_actor (zsock_t *pipe, void *args)
     int64_t now = tm_clock_mono_ns ();
     self->connect_at_ns = now + self->config->connect_delay_ms * 1000000;
     self->next_status_ns = now;
+    int64_t hang_at_ns = self->config->hang_after_ms ? now + self->config->hang_after_ms * 1000000
+                                                     : INT64_MAX;
     while (!self->terminated) {
         now = tm_clock_mono_ns ();
+        if (now >= hang_at_ns) {
+            //  A hung actor, for the watchdog's tests: nothing is read or sent until a signal
+            zsys_warning ("sim %s: hanging (hang_after=%" PRId64 " ms)", self->config->name,
+                          self->config->hang_after_ms);
+            while (!zsys_interrupted)
+                zclock_sleep (50);
+            hang_at_ns = INT64_MAX;
+        }
         if (self->status.state == TM_STATE_CONNECTING && now >= self->connect_at_ns) {
             self->status.state = TM_STATE_CONNECTED;
             self->start_ns = now;

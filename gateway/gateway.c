@@ -106,7 +106,7 @@ struct _s_session_t {
     bool rx_binary;                 //  Current message is binary
     uint64_t dropped;               //  Market data frames dropped from our queue
     tm_slow_policy_t slow_policy;   //  When our queue is full: the token's, else the gateway's
-    bool cut;                       //  Closed as a slow consumer: nothing more is queued
+    bool closing;                   //  Being closed (slow consumer, drain): nothing more queued
     const tm_token_t *token;        //  Its API token (borrowed from config), NULL: auth off
     tm_bucket_t bucket;             //  Its messages against gateway/max_rate
     bool rate_logged;               //  Its first RATE_LIMITED was logged
@@ -163,6 +163,9 @@ struct _self_t {
     bool has_feed;                  //  feed_hb is valid
     tm_upstream_t upstream;         //  On an edge: its link to the core, last figures
     bool has_upstream;              //  upstream is valid
+    bool draining;                  //  DRAIN: closing every client, refusing new ones
+    int64_t drain_deadline;         //  Monotonic ns: DRAINED goes by then whatever is left
+    lws_sorted_usec_list_t drain_check_sul;     //  Until every client has gone
     bool terminated;                //  $TERM received
 };
 
@@ -262,7 +265,7 @@ static void
 s_session_cut (s_session_t *session)
 {
     self_t *self = session->gw;
-    session->cut = true;
+    session->closing = true;
     self->slow_disconnects++;
     zsys_info ("gateway: slow consumer closed peer=%s token=%s queue_bytes=%zu", session->ip,
                session->token ? session->token->name : "-", self->config->queue_bytes);
@@ -285,7 +288,7 @@ static void
 s_session_send (s_session_t *session, s_frame_t *frame)
 {
     self_t *self = session->gw;
-    if (session->cut)
+    if (session->closing)
         return;
     if (!frame->control) {
         //  Conflation starts once the queue is half full: a client that is a moment behind
@@ -1300,7 +1303,7 @@ static int
 s_session_writeable (s_session_t *session)
 {
     self_t *self = session->gw;
-    if (session->cut)
+    if (session->closing)
         return -1;                  //  lws sends the close frame lws_close_reason set
     for (int i = 0; i < S_WRITE_BATCH && session->count; i++) {
         if (lws_send_pipe_choked (session->wsi))
@@ -1521,6 +1524,9 @@ static int
 s_admit (self_t *self, struct lws *wsi, s_pss_t *pss)
 {
     tm_reject_t why;
+    if (self->draining)
+        return s_refuse (self, wsi, TM_REJECT_STOPPING, 503, "STOPPING",
+                         "tickmux is stopping");
     if (s_authorize (self, wsi, &pss->token, &why))
         return s_refuse (self, wsi, why, 401, "UNAUTHORIZED", why == TM_REJECT_NO_TOKEN
                          ? "a token is required: Authorization: Bearer TOKEN, or ?token=TOKEN"
@@ -1730,6 +1736,42 @@ static struct lws_protocols s_protocols [] = {
 //  ------------------------------------------------------------------------------------------
 //  Actor
 
+#define S_DRAIN_US          (2 * 1000 * 1000)   //  Longest a drain waits for clients
+#define S_DRAIN_CHECK_US    (20 * 1000)
+
+//  Answer DRAINED once every client has gone, or at the drain's deadline
+static void
+s_drain_check (lws_sorted_usec_list_t *sul)
+{
+    self_t *self = lws_container_of (sul, self_t, drain_check_sul);
+    if (zlistx_size (self->sessions) == 0 || tm_clock_mono_ns () >= self->drain_deadline) {
+        zsys_info ("gateway: drained, %zu clients left", zlistx_size (self->sessions));
+        zstr_send (self->pipe, "DRAINED");
+    }
+    else
+        lws_sul_schedule (self->context, 0, &self->drain_check_sul, s_drain_check,
+                          S_DRAIN_CHECK_US);
+}
+
+//  SIGTERM: every client gets a close frame with 1001 (going away), no one new gets in
+static void
+s_drain_clients (self_t *self)
+{
+    self->draining = true;
+    self->drain_deadline = tm_clock_mono_ns () + (int64_t) S_DRAIN_US * 1000;
+    zsys_info ("gateway: draining %zu clients", zlistx_size (self->sessions));
+    static const char reason [] = "tickmux is stopping";
+    for (s_session_t *session = (s_session_t *) zlistx_first (self->sessions); session;
+         session = (s_session_t *) zlistx_next (self->sessions)) {
+        session->closing = true;
+        lws_close_reason (session->wsi, LWS_CLOSE_STATUS_GOINGAWAY, (unsigned char *) reason,
+                          sizeof reason - 1);
+        lws_set_timeout (session->wsi, PENDING_TIMEOUT_CLOSE_SEND, 2);
+        lws_callback_on_writable (session->wsi);
+    }
+    s_drain_check (&self->drain_check_sul);
+}
+
 static void
 s_handle_pipe (self_t *self)
 {
@@ -1738,6 +1780,9 @@ s_handle_pipe (self_t *self)
         return;
     if (streq (command, "PORT"))
         zsock_send (self->pipe, "si", "PORT", self->port);
+    else
+    if (streq (command, "DRAIN"))
+        s_drain_clients (self);
     else
         zsys_error ("gateway: unknown pipe command '%s'", command);
     free (command);

@@ -94,7 +94,7 @@ tm_http_analytics (const tm_http_stats_t *stats)
 
 static const char *s_reject_names [TM_HTTP_REJECTS] = {
     "no_token", "bad_token", "max_connections", "max_connections_per_ip", "max_rate",
-    "max_message", "max_subscriptions", "not_allowed"
+    "max_message", "max_subscriptions", "not_allowed", "stopping"
 };
 
 const char *

@@ -65,7 +65,8 @@ int
     tm_actor_handshake (zsock_t *pipe, tm_actor_start_fn *start, void *self);
 
 //  Read one pipe command. Returns the verb (caller owns it, free with free ()), or NULL when
-//  it was $TERM or the pipe was interrupted, after setting *terminated.
+//  it was $TERM or the pipe was interrupted, after setting *terminated. "PING" (main's
+//  liveness check for the watchdog) is answered "PONG" here, and also returns NULL.
 char *
     tm_actor_command (zsock_t *pipe, bool *terminated);
 

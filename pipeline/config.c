@@ -32,6 +32,7 @@ static const s_key_t s_provider_keys [] = {
     { "name", "an instance name" }, { "kind", "SIM, ZERODHA or TRUEDATA" },
     { "seed", "an integer" }, { "rate", "ticks per second" }, { "symbols", "a count" },
     { "connect_delay", "milliseconds" }, { "exchange_delay", "milliseconds" },
+    { "hang_after", "milliseconds (tests of the watchdog)" },
     { "bad_share", "a share of bad ticks, 0 to 1" },
     { "ws_url", "a ws:// or wss:// URL" },
     { "api_url", "an http:// or https:// URL" },
@@ -217,6 +218,11 @@ s_load_provider (tm_config_t *self, zconfig_t *section, char *err, size_t err_si
     if ((value = zconfig_get (section, "api_url", NULL))
     &&  s_copy ("provider", "api_url", value, p->api_url, sizeof p->api_url, err, err_size))
         return -1;
+    if ((value = zconfig_get (section, "hang_after", NULL))) {
+        if (s_parse_uint ("provider", "hang_after", value, 1, 86400000, &v, err, err_size))
+            return -1;
+        p->hang_after_ms = (int64_t) v;
+    }
     if ((value = zconfig_get (section, "connect_delay", NULL))) {
         if (s_parse_uint ("provider", "connect_delay", value, 0, 86400000, &v, err, err_size))
             return -1;

@@ -19,6 +19,7 @@ typedef struct {
     double rate;                    //  SIM: ticks per second over all symbols
     size_t symbols;                 //  SIM: how many symbols of the universe (0: all)
     int64_t connect_delay_ms;       //  SIM: stay CONNECTING this long first (tests, demos)
+    int64_t hang_after_ms;          //  SIM: stop answering after this long (watchdog tests; 0 never)
     int64_t exchange_delay_ms;      //  SIM: stamp exchange times this far in the past (tests)
     double bad_share;               //  SIM: this share of its ticks is bad (tests)
     char ws_url [TM_PATH_MAX];      //  ZERODHA: ticker URL ("" = ZERODHA_WS_URL or Kite's);

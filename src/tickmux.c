@@ -60,6 +60,7 @@ s_make_dirs (const char *path)
 
 typedef struct {
     zactor_t *actors [TM_PROVIDERS_MAX + 5];    //  In start order
+    const char *names [TM_PROVIDERS_MAX + 5];   //  Theirs, for the logs
     size_t count;                               //  Started
 } s_actors_t;
 
@@ -72,12 +73,61 @@ s_start (s_actors_t *actors, const char *name, zactor_fn *fn, void *args)
         zsys_error ("tickmux: cannot start %s", name);
         return -1;
     }
+    actors->names [actors->count] = name;
     actors->actors [actors->count++] = actor;
     if (tm_actor_start (actor)) {
         zsys_error ("tickmux: %s failed to start", name);
         return -1;
     }
     return 0;
+}
+
+//  Whether every actor answers PING within timeout_ms: the watchdog is fed only then, so a
+//  hung actor (not only a hung main) gets the service restarted. A late PONG is read by the
+//  next round.
+static bool
+s_actors_answer (s_actors_t *actors, int timeout_ms)
+{
+    for (size_t i = 0; i < actors->count; i++)
+        zstr_send (actors->actors [i], "PING");
+    int64_t deadline = zclock_mono () + timeout_ms;
+    bool all = true;
+    for (size_t i = 0; i < actors->count; i++) {
+        zpoller_t *poller = zpoller_new (actors->actors [i], NULL);
+        zpoller_set_nonstop (poller, true);
+        char *pong = NULL;
+        int64_t wait = deadline - zclock_mono ();
+        if (zpoller_wait (poller, wait > 0 ? (int) wait : 0))
+            pong = zstr_recv (actors->actors [i]);
+        if (!pong || !streq (pong, "PONG")) {
+            zsys_warning ("tickmux: actor %s did not answer within %d ms; the watchdog is not "
+                          "fed", actors->names [i], timeout_ms);
+            all = false;
+        }
+        free (pong);
+        zpoller_destroy (&poller);
+    }
+    return all;
+}
+
+//  SIGTERM: the gateway closes its clients with 1001 and says DRAINED (or we stop waiting)
+static void
+s_drain (zactor_t *gateway)
+{
+    zstr_send (gateway, "DRAIN");
+    zpoller_t *poller = zpoller_new (gateway, NULL);
+    zpoller_set_nonstop (poller, true);
+    int64_t deadline = zclock_mono () + 3000;
+    while (zclock_mono () < deadline) {
+        if (!zpoller_wait (poller, (int) (deadline - zclock_mono ())))
+            break;
+        char *reply = zstr_recv (gateway);
+        bool drained = reply && streq (reply, "DRAINED");
+        free (reply);
+        if (drained)
+            break;
+    }
+    zpoller_destroy (&poller);
 }
 
 static void
@@ -204,7 +254,7 @@ main (int argc, char *argv [])
     curl_global_init (CURL_GLOBAL_DEFAULT);
     //  Sinks first: the gateway, the analytics, the arbiter, the normalizer, the providers;
     //  on an edge the upstream link stands for everything after the analytics.
-    s_actors_t actors = { { NULL }, 0 };
+    s_actors_t actors = { { NULL }, { NULL }, 0 };
     int rc = s_start (&actors, "gateway", tm_gateway_actor, config);
     if (rc == 0)
         rc = s_start (&actors, "analytics", tm_analytics_actor, config);
@@ -262,12 +312,13 @@ main (int argc, char *argv [])
     int timeout = watchdog_us ? (int) (watchdog_us / 2000) : 1000;
     while (!zsys_interrupted) {
         zpoller_wait (poller, timeout);
-        if (watchdog_us)
+        if (watchdog_us && !zsys_interrupted && s_actors_answer (&actors, timeout / 2))
             sd_notify (0, "WATCHDOG=1");
     }
     zpoller_destroy (&poller);
     sd_notify (0, "STOPPING=1");
     zsys_info ("tickmux: stopping");
+    s_drain (actors.actors [0]);
     s_stop_all (&actors);
     tm_config_destroy (&config);
     zsys_info ("tickmux: stopped");
