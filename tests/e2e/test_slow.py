@@ -201,7 +201,10 @@ async def t_stalled (ctx):
         worst = max (worst, max (times) - min (times))
     h.diag ("%d NIFTY-I ticks in the window, each to all %d fast clients within %.0f ms of the first"
             % (len (seqs), FAST_CLIENTS, worst * 1000))
-    check (worst < 0.5, "a fast client got a tick %.0f ms after another" % (worst * 1000))
+    #  The spread is mostly this one Python process reading 90 sockets; a sanitized daemon on
+    #  the same 2 cores is several times slower, so it gets more room
+    bound = 2.0 if sanitized else 0.5
+    check (worst < bound, "a fast client got a tick %.0f ms after another" % (worst * 1000))
     for r in stalled:
         r.close ()
     ctx.stop_fast = True
