@@ -1772,6 +1772,45 @@ s_drain_clients (self_t *self)
     s_drain_check (&self->drain_check_sul);
 }
 
+//  SIGHUP: main sends the new configuration (same providers; main checked) as a pointer
+//  that stays valid until the actors stop. Limits, tokens and slow policies apply at once;
+//  each session's token is looked up again by name, and a session whose token is gone (or
+//  that has none while tokens are now required) is closed with 4401.
+static void
+s_reload (self_t *self)
+{
+    void *pointer = NULL;
+    if (zsock_recv (self->pipe, "p", &pointer) || !pointer)
+        return;
+    const tm_config_t *config = (const tm_config_t *) pointer;
+    self->config = config;
+    size_t closed = 0;
+    for (s_session_t *session = (s_session_t *) zlistx_first (self->sessions); session;
+         session = (s_session_t *) zlistx_next (self->sessions)) {
+        const tm_token_t *token = NULL;
+        for (size_t i = 0; session->token && i < config->tokens_count; i++)
+            if (streq (config->tokens [i].name, session->token->name))
+                token = &config->tokens [i];
+        if (config->tokens_count && !token) {
+            static const char reason [] = "token revoked or now required";
+            session->closing = true;
+            lws_close_reason (session->wsi, TM_CLOSE_REVOKED, (unsigned char *) reason,
+                              sizeof reason - 1);
+            lws_set_timeout (session->wsi, PENDING_TIMEOUT_CLOSE_SEND, 2);
+            lws_callback_on_writable (session->wsi);
+            closed++;
+            continue;
+        }
+        session->token = token;
+        session->slow_policy = token && token->has_slow_policy ? token->slow_policy
+                                                               : config->slow_policy;
+    }
+    zsys_info ("gateway: reloaded tokens=%zu max_rate=%g max_connections=%zu "
+               "max_connections_per_ip=%zu slow_policy=%s closed=%zu", config->tokens_count,
+               config->max_rate, config->max_connections, config->max_connections_per_ip,
+               tm_slow_policy_name (config->slow_policy), closed);
+}
+
 static void
 s_handle_pipe (self_t *self)
 {
@@ -1783,6 +1822,9 @@ s_handle_pipe (self_t *self)
     else
     if (streq (command, "DRAIN"))
         s_drain_clients (self);
+    else
+    if (streq (command, "RELOAD"))
+        s_reload (self);
     else
         zsys_error ("gateway: unknown pipe command '%s'", command);
     free (command);

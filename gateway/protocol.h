@@ -55,6 +55,7 @@ typedef struct {
 //  Close codes
 #define TM_CLOSE_TOO_BIG        1009    //  Message larger than max_message
 #define TM_CLOSE_SLOW           4008    //  A slow consumer, under slow_policy disconnect
+#define TM_CLOSE_REVOKED        4401    //  After SIGHUP: its token is gone, or one is now required
 
 //  Parse one client text message. On success returns 0 with *req filled (free it with
 //  tm_request_clear). On failure returns -1, with code set to one of TM_E_* and message to

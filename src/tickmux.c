@@ -5,6 +5,7 @@
 
 #include "tickmux.h"
 #include <getopt.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include "normalizer.h"
@@ -128,6 +129,73 @@ s_drain (zactor_t *gateway)
             break;
     }
     zpoller_destroy (&poller);
+}
+
+static volatile sig_atomic_t s_reload_wanted;
+
+static void
+s_on_sighup (int signum)
+{
+    (void) signum;
+    s_reload_wanted = 1;
+}
+
+//  What a reload cannot change: the actors are built on it. Returns NULL or what differs.
+static const char *
+s_reload_conflict (const tm_config_t *running, const tm_config_t *next)
+{
+    if (next->providers_count != running->providers_count)
+        return "the providers";
+    for (size_t i = 0; i < next->providers_count; i++)
+        if (!streq (next->providers [i].name, running->providers [i].name)
+        ||  !streq (next->providers [i].kind, running->providers [i].kind))
+            return "the providers";
+    if (!streq (next->role, running->role))
+        return "the role";
+    if (next->port != running->port && !(next->port == 0 || running->port == 0))
+        return "the gateway's port";
+    if (!streq (next->interface, running->interface) || !streq (next->tls_cert, running->tls_cert)
+    ||  !streq (next->tls_key, running->tls_key))
+        return "the gateway's address or TLS";
+    return NULL;
+}
+
+//  SIGHUP: the config file read again; the gateway takes its tokens, limits and policies.
+//  Every configuration loaded stays alive until exit (sessions point at their tokens).
+static void
+s_reload (const char *path, zlistx_t *configs, zactor_t *gateway, long port)
+{
+    char err [512] = "";
+    tm_config_t *next = tm_config_load (path, err, sizeof err);
+    if (!next) {
+        zsys_error ("tickmux: reload failed, the running configuration stays: %s", err);
+        return;
+    }
+    if (port >= 0)
+        next->port = (int) port;
+    const tm_config_t *running = (const tm_config_t *) zlistx_last (configs);
+    snprintf (next->role, sizeof next->role, "%s", running->role);
+    if (streq (running->role, "gateway")) {
+        //  An edge's providers are the core's, learned at start
+        next->providers_count = running->providers_count;
+        memcpy (next->providers, running->providers, sizeof next->providers);
+    }
+    const char *conflict = s_reload_conflict (running, next);
+    if (conflict) {
+        zsys_error ("tickmux: reload refused: %s changed, which needs a restart", conflict);
+        tm_config_destroy (&next);
+        return;
+    }
+    zlistx_add_end (configs, next);
+    zsock_send (gateway, "sp", "RELOAD", next);
+    zsys_info ("tickmux: reloaded %s (routes and the arbiter's rules need a restart)",
+               path ? path : "the built-in configuration");
+}
+
+static void
+s_config_free (void **item_p)
+{
+    tm_config_destroy ((tm_config_t **) item_p);
 }
 
 static void
@@ -307,11 +375,25 @@ main (int argc, char *argv [])
         watchdog_us = 0;
     sd_notifyf (0, "READY=1\nSTATUS=serving on port %d", listen_port);
 
-    //  Wait for SIGINT/SIGTERM (CZMQ's handler sets zsys_interrupted and wakes the poller).
+    //  Wait for SIGINT/SIGTERM (CZMQ's handler sets zsys_interrupted and wakes the poller);
+    //  SIGHUP reloads
+    zlistx_t *configs = zlistx_new ();
+    zlistx_set_destructor (configs, s_config_free);
+    zlistx_add_end (configs, config);
+    struct sigaction hup;
+    memset (&hup, 0, sizeof hup);
+    hup.sa_handler = s_on_sighup;
+    sigaction (SIGHUP, &hup, NULL);
     zpoller_t *poller = zpoller_new (NULL);
     int timeout = watchdog_us ? (int) (watchdog_us / 2000) : 1000;
     while (!zsys_interrupted) {
         zpoller_wait (poller, timeout);
+        if (s_reload_wanted && !zsys_interrupted) {
+            s_reload_wanted = 0;
+            sd_notify (0, "RELOADING=1");
+            s_reload (config_path, configs, actors.actors [0], port);
+            sd_notify (0, "READY=1");
+        }
         if (watchdog_us && !zsys_interrupted && s_actors_answer (&actors, timeout / 2))
             sd_notify (0, "WATCHDOG=1");
     }
@@ -320,7 +402,7 @@ main (int argc, char *argv [])
     zsys_info ("tickmux: stopping");
     s_drain (actors.actors [0]);
     s_stop_all (&actors);
-    tm_config_destroy (&config);
+    zlistx_destroy (&configs);              //  The first is config, then each reload
     zsys_info ("tickmux: stopped");
     curl_global_cleanup ();
     return 0;

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import ssl
 import subprocess
 import sys
@@ -75,7 +76,7 @@ async def refused (uri, status, what, **kw):
 
 
 async def setup (tap):
-    ctx = types.SimpleNamespace ()
+    ctx = types.SimpleNamespace (secrets=list (SECRETS))
     ctx.tmp = tempfile.mkdtemp (prefix="tickmux-auth-")
     extra = {"max_rate": 100, "max_connections": 5, "max_connections_per_ip": 3}
     ctx.d = h.Daemon (h.config (gateway_extra=extra) + tokens_config (), name="auth",
@@ -294,12 +295,74 @@ async def t_tls (ctx):
         d.stop ()
 
 
+@tap.case ("SIGHUP under load: tokens and limits change, a revoked token's client is closed 4401, 20 others keep every tick", timeout=60)
+async def t_reload (ctx):
+    fresh = os.urandom (18).hex ()
+    ctx.secrets.append (fresh)
+    d = h.Daemon (h.config (gateway_extra={"max_rate": 100}) + tokens_config (), name="reload",
+                  env={"ROBOT_TOKEN": ROBOT})
+    ctx.daemons.append (d)
+    await asyncio.to_thread (d.start)
+    clients = []
+    for i in range (20):
+        c = await h.client (d.ws_uri + "?token=" + DESK, "desk%d" % i)
+        await h.subscribe (c, "NIFTY-I")
+        clients.append (c)
+    viewer = await h.client (d.ws_uri + "?token=" + VIEWER, "viewer")
+    await h.subscribe (viewer, "NIFTY-I")
+    await refused (d.ws_uri + "?token=" + fresh, 401, "a token not yet configured")
+    for c in clients:
+        c.drain ()
+    path = os.path.join (d.tmp, "tickmux.cfg")
+    running = open (path).read ()
+    #  A file that does not parse changes nothing
+    with open (path, "w") as f:
+        f.write (running + "gateway\n    port = many\n")
+    since = time.monotonic ()
+    d.proc.send_signal (signal.SIGHUP)
+    await h.wait_http (d.url ("/ws/health"), lambda *_: any (
+        "reload failed" in line for line in d.log (since=since)), what="the failed reload logged")
+    #  Now: the viewer's token gone, a new one, a lower rate
+    text = running.replace ("token\n    name = viewer\n", "token\n    name = old-viewer\n")
+    text = text.replace ("sha256 = %s\n    symbols" % sha (VIEWER), "sha256 = %s\n    symbols" % sha (fresh))
+    text = text.replace ("max_rate = 100", "max_rate = 50")
+    check (text != running and sha (fresh) in text, "the new config did not change")
+    with open (path, "w") as f:
+        f.write (text)
+    t0 = time.monotonic ()
+    d.proc.send_signal (signal.SIGHUP)
+    code, reason = await viewer.wait_closed (5)
+    check (code == 4401, "the viewer was closed with %s %r" % (code, reason))
+    got = await asyncio.gather (*(h.WsClient.collect (c, h.is_tick ("NIFTY-I"), 30, timeout=10)
+                                  for c in clients))
+    for c, ticks in zip (clients, got):
+        check (c.closed_at is None and not c.task.done (), "%s was dropped by the reload" % c.name)
+        h.check_contiguous (ticks, c.name)
+    check (any ("gateway: reloaded tokens=3 max_rate=50" in line for line in d.log (since=t0)),
+           "no reload in the log\n" + d.log_tail (8))
+    c = await h.client (d.ws_uri + "?token=" + fresh, "fresh")
+    reply = await c.request ({"type": "SUBSCRIBE", "symbol": "RELIANCE", "id": 1})
+    check (reply.get ("code") == "NOT_ALLOWED", "the new token's symbols: %s" % short (reply))
+    await c.close ()
+    #  What the actors are built on is refused, and the running configuration stays
+    with open (path, "w") as f:
+        f.write (text.replace ("name = SIM\n", "name = SIMX\n", 1))
+    since = time.monotonic ()
+    d.proc.send_signal (signal.SIGHUP)
+    await h.wait_http (d.url ("/ws/health"), lambda *_: any (
+        "reload refused: the providers changed" in line for line in d.log (since=since)),
+        what="a provider change refused")
+    for c in clients:
+        await c.close ()
+    check (d.stop () == 0, "the reloaded daemon did not exit 0")
+
+
 @tap.case ("no log line of any daemon here holds a token it was given")
 def t_no_secrets_logged (ctx):
     ctx.d.stop ()
     for d in ctx.daemons:
         for _, _, line in d.lines:
-            for secret in SECRETS:
+            for secret in ctx.secrets:
                 check (secret not in line, "%s logged a token: %s" % (d.name, line [:200]))
     shutil.rmtree (ctx.tmp, ignore_errors=True)
 
