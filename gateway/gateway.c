@@ -1463,19 +1463,23 @@ s_presented_token (struct lws *wsi, char *out, size_t size)
 {
     if (lws_hdr_total_length (wsi, WSI_TOKEN_HTTP_AUTHORIZATION) > 0) {
         char header [TM_API_TOKEN_MAX + 64];
-        if (lws_hdr_copy (wsi, header, sizeof header, WSI_TOKEN_HTTP_AUTHORIZATION) <= 0)
-            return -1;
-        return tm_auth_bearer (header, out, size);
+        int rc = lws_hdr_copy (wsi, header, sizeof header, WSI_TOKEN_HTTP_AUTHORIZATION) <= 0
+               ? -1 : tm_auth_bearer (header, out, size);
+        OPENSSL_cleanse (header, sizeof header);
+        return rc;
     }
     char arg [TM_API_TOKEN_MAX + 16];
     const char *value = lws_get_urlarg_by_name (wsi, "token=", arg, (int) sizeof arg);
     if (!value)
         return lws_hdr_total_length (wsi, WSI_TOKEN_HTTP_URI_ARGS) > (int) sizeof arg ? -1 : 0;
     size_t len = strlen (value);
-    if (len == 0 || len >= size || len > TM_API_TOKEN_MAX)
-        return -1;
-    memcpy (out, value, len + 1);
-    return (int) len;
+    int rc = -1;
+    if (len > 0 && len < size && len <= TM_API_TOKEN_MAX) {
+        memcpy (out, value, len + 1);
+        rc = (int) len;
+    }
+    OPENSSL_cleanse (arg, sizeof arg);      //  No copy of a token outlives its check
+    return rc;
 }
 
 //  With tokens configured, the request's token: 0 and *token_p set, or the reason it has none

@@ -248,6 +248,12 @@ main (int argc, char *argv [])
         return 2;
     }
     zsys_init ();
+    //  SIGHUP reloads (main's loop does it); caught from the start, so a reload asked for
+    //  while tickmux starts is not its default action, which is to exit
+    struct sigaction hup;
+    memset (&hup, 0, sizeof hup);
+    hup.sa_handler = s_on_sighup;
+    sigaction (SIGHUP, &hup, NULL);
     zsys_set_logstream (stderr);
     zsys_set_logident ("tickmux");
 
@@ -380,10 +386,6 @@ main (int argc, char *argv [])
     zlistx_t *configs = zlistx_new ();
     zlistx_set_destructor (configs, s_config_free);
     zlistx_add_end (configs, config);
-    struct sigaction hup;
-    memset (&hup, 0, sizeof hup);
-    hup.sa_handler = s_on_sighup;
-    sigaction (SIGHUP, &hup, NULL);
     zpoller_t *poller = zpoller_new (NULL);
     int timeout = watchdog_us ? (int) (watchdog_us / 2000) : 1000;
     while (!zsys_interrupted) {

@@ -222,6 +222,7 @@ async def t_protected (ctx):
     d = h.Daemon (h.config (gateway_extra={"health": "token"}) + tokens_config (), name="protected",
                   env={"ROBOT_TOKEN": ROBOT})
     ctx.daemons.append (d)
+    tap.daemons.append (d)
     await asyncio.to_thread (d.start)
     try:
         for path in ("/ws/health", "/ws/stats", "/metrics"):
@@ -295,13 +296,14 @@ async def t_tls (ctx):
         d.stop ()
 
 
-@tap.case ("SIGHUP under load: tokens and limits change, a revoked token's client is closed 4401, 20 others keep every tick", timeout=60)
+@tap.case ("SIGHUP under load: tokens and limits change, a revoked token's client is closed 4401, 20 others keep every tick", timeout=150)
 async def t_reload (ctx):
     fresh = os.urandom (18).hex ()
     ctx.secrets.append (fresh)
     d = h.Daemon (h.config (gateway_extra={"max_rate": 100}) + tokens_config (), name="reload",
                   env={"ROBOT_TOKEN": ROBOT})
     ctx.daemons.append (d)
+    tap.daemons.append (d)
     await asyncio.to_thread (d.start)
     clients = []
     for i in range (20):
