@@ -340,8 +340,14 @@ async def t_login (ctx):
                        "ZERODHA_LOGIN_URL": sim.url ("/connect/login?v=3&api_key=")})
     try:
         await asyncio.to_thread (d.start)
-        status, _, doc = await h.aget_json (d.url ("/ws/health"))
-        states = {p ["name"]: (p ["state"], p ["reason"]) for p in doc ["providers"]}
+        #  The connector's first status (it has no token: AUTH_FAILED) may come a moment
+        #  after the gateway listens
+        def zerodha (doc):
+            return {p ["name"]: (p ["state"], p ["reason"]) for p in doc ["providers"]} ["ZERODHA"]
+        status, doc = await h.wait_http (d.url ("/ws/health"),
+                                         lambda _, doc: zerodha (doc) [0] != "CONNECTING",
+                                         what="ZERODHA's first status")
+        states = {"ZERODHA": zerodha (doc)}
         check (states ["ZERODHA"] [0] == "AUTH_FAILED" and "login" in states ["ZERODHA"] [1],
                "before login: %s" % states)
         #  The redirect names Kite's login with our api key
